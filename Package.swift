@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "wsc",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "wsc", targets: ["wsc"]),
+    .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),
+    .library(name: "WebSocketClient", targets: ["WebSocketClient"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    .target(name: "WebSocketProtocol"),
+    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol"]),
+    .executableTarget(
+      name: "wsc",
+      dependencies: [
+        "WebSocketClient",
+        "WebSocketProtocol",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

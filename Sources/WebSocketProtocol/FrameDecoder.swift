@@ -1,0 +1,183 @@
+/// An incremental frame decoder with explicit states (in the style of wslay and curl's ws.c).
+///
+/// It validates each header as soon as the bytes that carry a field arrive, so a bad
+/// frame fails before its payload is read or buffered, and it never copies payload bytes:
+/// it reports ranges of the caller's input buffer, which the caller unmasks as it copies
+/// them out. Correct for any split of the input, down to one byte per call.
+public struct FrameDecoder: Sendable {
+  /// What the decoder produced from the input.
+  public enum Output: Sendable, Hashable {
+    /// A complete, validated header.
+    case header(FrameHeader)
+    /// Payload bytes `range` of the input, which start at `offset` within the frame's payload.
+    case payload(range: Range<Int>, offset: UInt64)
+    /// The current frame's payload is complete.
+    case frameEnd
+  }
+
+  @usableFromInline enum State: Sendable {
+    case header
+    case payload(remaining: UInt64)
+  }
+
+  public let role: Role
+  /// Largest payload accepted for one frame; longer frames fail with 1009 from the header alone.
+  public var maxFrameSize: UInt64
+  /// RSV bits that a negotiated extension allows; all others fail with 1002.
+  public var allowedRSV: UInt8
+
+  @usableFromInline var state: State = .header
+  @usableFromInline var headerBytes: (UInt64, UInt64) = (0, 0)  // up to 14 bytes
+  @usableFromInline var headerCount = 0
+  @usableFromInline var current = FrameHeader(opcode: .continuation, payloadLength: 0)
+
+  public init(role: Role, maxFrameSize: UInt64 = 64 << 20, allowedRSV: UInt8 = 0) {
+    self.role = role
+    self.maxFrameSize = maxFrameSize
+    self.allowedRSV = allowedRSV
+  }
+
+  /// The header of the frame being read (valid after `.header`).
+  public var currentHeader: FrameHeader { current }
+
+  /// True between frames, i.e. no partial header or payload is pending.
+  public var isAtFrameBoundary: Bool {
+    if case .header = state { return headerCount == 0 }
+    return false
+  }
+
+  private func headerByte(_ i: Int) -> UInt8 {
+    var copy = headerBytes
+    return withUnsafeBytes(of: &copy) { $0[i] }
+  }
+
+  private mutating func appendHeaderByte(_ b: UInt8) {
+    let i = headerCount
+    withUnsafeMutableBytes(of: &headerBytes) { $0[i] = b }
+    headerCount += 1
+  }
+
+  /// Decodes the next item from `input` starting at `index`, advancing `index`.
+  /// Returns nil when `input` is exhausted and more bytes are needed.
+  public mutating func next(_ input: UnsafeRawBufferPointer, index: inout Int) throws(ProtocolError) -> Output? {
+    switch state {
+    case .payload(let remaining):
+      if remaining == 0 {
+        state = .header
+        return .frameEnd
+      }
+      guard index < input.count else { return nil }
+      let available = UInt64(input.count - index)
+      let take = min(available, remaining)
+      let start = index
+      index += Int(take)
+      state = .payload(remaining: remaining - take)
+      return .payload(range: start..<index, offset: current.payloadLength - remaining)
+    case .header:
+      while index < input.count {
+        appendHeaderByte(input[index])
+        index += 1
+        if let header = try headerIfComplete() {
+          current = header
+          headerCount = 0
+          headerBytes = (0, 0)
+          state = .payload(remaining: header.payloadLength)
+          return .header(header)
+        }
+      }
+      return nil
+    }
+  }
+
+  /// Checks the fields received so far (§5.2) and returns the header once it is complete.
+  private func headerIfComplete() throws(ProtocolError) -> FrameHeader? {
+    let b0 = headerByte(0)
+    if headerCount == 1 {
+      let rsv = b0 & 0x70
+      if rsv & ~allowedRSV != 0 { throw .reservedBitsSet(rsv) }
+      guard let op = Opcode(rawValue: b0 & 0x0F) else { throw .reservedOpcode(b0 & 0x0F) }
+      if op.isControl && b0 & 0x80 == 0 { throw .fragmentedControlFrame }
+      if op.isControl && rsv != 0 { throw .reservedBitsSet(rsv) }
+      return nil
+    }
+    let b1 = headerByte(1)
+    let masked = b1 & 0x80 != 0
+    let opcode = Opcode(rawValue: b0 & 0x0F)!
+    if headerCount == 2 {
+      if masked != (role == .server) { throw .unexpectedMask(masked: masked) }
+      if opcode.isControl && b1 & 0x7F > 125 { throw .controlFrameTooLong(UInt64(b1 & 0x7F)) }
+    }
+    let len7 = b1 & 0x7F
+    let lengthBytes = len7 == 126 ? 2 : (len7 == 127 ? 8 : 0)
+    if headerCount < 2 + lengthBytes { return nil }
+    var length = UInt64(len7)
+    if lengthBytes > 0 {
+      length = 0
+      for i in 0..<lengthBytes { length = length << 8 | UInt64(headerByte(2 + i)) }
+      if headerCount == 2 + lengthBytes {
+        if lengthBytes == 8 && length >> 63 != 0 { throw .lengthOverflow }
+        if (lengthBytes == 2 && length < 126) || (lengthBytes == 8 && length <= 0xFFFF) {
+          throw .nonMinimalLength
+        }
+        if length > maxFrameSize { throw .messageTooBig(limit: Int(clamping: maxFrameSize)) }
+      }
+    } else if headerCount == 2 && length > maxFrameSize {
+      throw .messageTooBig(limit: Int(clamping: maxFrameSize))
+    }
+    let total = 2 + lengthBytes + (masked ? 4 : 0)
+    if headerCount < total { return nil }
+    var key: MaskKey? = nil
+    if masked {
+      let k = 2 + lengthBytes
+      key = MaskKey(headerByte(k), headerByte(k + 1), headerByte(k + 2), headerByte(k + 3))
+    }
+    return FrameHeader(fin: b0 & 0x80 != 0, rsv: b0 & 0x70, opcode: opcode, maskKey: key, payloadLength: length)
+  }
+}
+
+/// A whole frame, for tests and simple users of the decoder.
+public struct Frame: Sendable, Hashable {
+  public var header: FrameHeader
+  /// The payload, unmasked.
+  public var payload: [UInt8]
+
+  public init(header: FrameHeader, payload: [UInt8]) {
+    self.header = header
+    self.payload = payload
+  }
+}
+
+extension FrameDecoder {
+  /// Decodes every frame in `bytes` (payloads unmasked). Meant for whole frames: the
+  /// payload of a trailing partial frame is not kept between calls.
+  public mutating func frames(in bytes: [UInt8]) throws(ProtocolError) -> [Frame] {
+    var result: [Frame] = []
+    var partial: [UInt8] = []
+    var failure: ProtocolError? = nil
+    bytes.withUnsafeBytes { raw in
+      var index = 0
+      do throws(ProtocolError) {
+        while let out = try next(raw, index: &index) {
+          switch out {
+          case .header: partial = []
+          case .payload(let range, let offset):
+            let start = partial.count
+            partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[range]))
+            if let key = current.maskKey {
+              partial.withUnsafeMutableBytes { p in
+                _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
+              }
+            }
+          case .frameEnd:
+            result.append(Frame(header: current, payload: partial))
+            partial = []
+          }
+        }
+      } catch {
+        failure = error
+      }
+    }
+    if let failure { throw failure }
+    return result
+  }
+}

@@ -1,0 +1,391 @@
+/// The sans-I/O WebSocket state machine (RFC 6455 §5–§7) for an open connection.
+///
+/// Bytes from the network go in through `receive(_:)` and `receiveEOF()`; the application's
+/// actions go in through `send`, `ping`, `pong` and `close`; events come out of
+/// `takeEvents()` and bytes to write out of `takeOutgoing()` (or `withOutgoing`). It does no
+/// I/O, reads no clock and starts no thread, so tests drive it byte by byte. Both roles are
+/// supported: a client masks what it sends and rejects masked input; a server the reverse.
+///
+/// Limits (all checked from the frame header, before any payload is buffered):
+/// - `maxMessageSize` (default 64 MiB): a larger message fails the connection with 1009.
+/// - `maxFragments` (default 100,000): a message split into more frames fails with 1009,
+///   which bounds the "long stream of small frames" of §10.4.
+/// - Control frames: at most 125 bytes and never fragmented (§5.5).
+/// Non-minimal length encodings are rejected (strict reading of §5.2).
+public struct WebSocketConnection {
+  /// Limits and options.
+  public struct Configuration: Sendable {
+    public var maxMessageSize: Int
+    public var maxFragments: Int
+    /// Emit a `.frame` event for every frame sent and received (for `-v`).
+    public var traceFrames: Bool
+
+    public init(maxMessageSize: Int = 64 << 20, maxFragments: Int = 100_000, traceFrames: Bool = false) {
+      self.maxMessageSize = maxMessageSize
+      self.maxFragments = maxFragments
+      self.traceFrames = traceFrames
+    }
+  }
+
+  /// Where the closing handshake stands (§7).
+  public enum State: Sendable, Hashable {
+    /// Data flows both ways.
+    case open
+    /// We sent a Close and wait for the peer's (§7.1.2); incoming data is still delivered.
+    case closeSent
+    /// Both Close frames have been exchanged; the TCP connection can be closed (§7.1.1).
+    case closed
+    /// We failed the connection (§7.1.7); nothing more is processed.
+    case failed
+  }
+
+  public let role: Role
+  public let configuration: Configuration
+  public private(set) var state: State = .open
+  /// The peer's Close frame, once received.
+  public private(set) var receivedClose: CloseFrame?
+  /// Our Close frame, once sent.
+  public private(set) var sentClose: CloseFrame?
+  /// The error that failed the connection, if any.
+  public private(set) var failure: ProtocolError?
+
+  private var random: any RandomNumberGenerator
+  private var decoder: FrameDecoder
+  private var events: [WebSocketEvent] = []
+  private var outgoing: [UInt8] = []
+  private var outgoingStart = 0
+
+  // Incoming message assembly.
+  private var messageKind: Message.Kind?
+  private var messageBuffer: [UInt8] = []
+  private var messageFragments = 0
+  private var messageValidator = UTF8Validator()
+  private var controlBuffer: [UInt8] = []
+  private var frameStart = 0
+
+  // Outgoing fragmentation.
+  private var sendingKind: Message.Kind?
+  private var sendValidator = UTF8Validator()
+
+  /// Creates the state machine for a connection whose opening handshake has completed.
+  /// `random` supplies masking keys; production code passes `SystemRandomNumberGenerator()`
+  /// (a cryptographic source, as §5.3 and §10.3 require), tests a seeded generator.
+  public init(
+    role: Role, configuration: Configuration = Configuration(),
+    random: any RandomNumberGenerator = SystemRandomNumberGenerator()
+  ) {
+    self.role = role
+    self.configuration = configuration
+    self.random = random
+    self.decoder = FrameDecoder(role: role, maxFrameSize: UInt64(max(configuration.maxMessageSize, 125)))
+  }
+
+  // MARK: Output
+
+  /// Returns and clears the pending events.
+  public mutating func takeEvents() -> [WebSocketEvent] {
+    defer { events.removeAll(keepingCapacity: true) }
+    return events
+  }
+
+  /// True when events are pending.
+  public var hasEvents: Bool { !events.isEmpty }
+
+  /// Number of bytes waiting to be written.
+  public var outgoingCount: Int { outgoing.count - outgoingStart }
+
+  /// Returns and clears the bytes waiting to be written.
+  public mutating func takeOutgoing() -> [UInt8] {
+    let result = Array(outgoing[outgoingStart...])
+    outgoing.removeAll(keepingCapacity: true)
+    outgoingStart = 0
+    return result
+  }
+
+  /// Lends the unwritten bytes to `write`, which returns how many it wrote; those are dropped.
+  public mutating func withOutgoing(_ write: (UnsafeRawBufferPointer) -> Int) {
+    guard outgoingCount > 0 else { return }
+    let start = outgoingStart
+    let written = outgoing.withUnsafeBytes { write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+    outgoingStart += max(0, min(written, outgoing.count - outgoingStart))
+    if outgoingStart == outgoing.count {
+      outgoing.removeAll(keepingCapacity: outgoing.capacity <= 1 << 20)
+      outgoingStart = 0
+    } else if outgoingStart > 1 << 20 && outgoingStart * 2 > outgoing.count {
+      outgoing.removeSubrange(0..<outgoingStart)
+      outgoingStart = 0
+    }
+  }
+
+  // MARK: Input
+
+  /// Whether incoming bytes are still processed (not after the peer's Close or a failure).
+  public var isReading: Bool { receivedClose == nil && state != .failed }
+
+  /// Feeds bytes received from the network.
+  public mutating func receive(_ bytes: UnsafeRawBufferPointer) {
+    var index = 0
+    while isReading {
+      let output: FrameDecoder.Output?
+      do {
+        output = try decoder.next(bytes, index: &index)
+      } catch {
+        fail(error)
+        return
+      }
+      guard let output else { return }
+      do {
+        switch output {
+        case .header(let header): try startFrame(header)
+        case .payload(let range, let offset):
+          try appendPayload(UnsafeRawBufferPointer(rebasing: bytes[range]), offset: offset)
+        case .frameEnd: try endFrame()
+        }
+      } catch {
+        fail(error)
+        return
+      }
+    }
+  }
+
+  /// Feeds bytes received from the network.
+  public mutating func receive(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { receive($0) }
+  }
+
+  /// Whether an EOF now would be a clean end: after the closing handshake or our failure.
+  public var eofIsClean: Bool { state == .closed || state == .failed || receivedClose != nil }
+
+  private mutating func startFrame(_ header: FrameHeader) throws(ProtocolError) {
+    if header.opcode.isControl {
+      controlBuffer.removeAll(keepingCapacity: true)
+      return
+    }
+    switch header.opcode {
+    case .continuation:
+      guard messageKind != nil else { throw .unexpectedContinuation }
+    case .text, .binary:
+      guard messageKind == nil else { throw .expectedContinuation }
+      messageKind = header.opcode == .text ? .text : .binary
+      messageFragments = 0
+      messageValidator = UTF8Validator()
+    default: break
+    }
+    messageFragments += 1
+    if messageFragments > configuration.maxFragments {
+      throw .tooManyFragments(limit: configuration.maxFragments)
+    }
+    // `header.payloadLength` is bounded by the decoder's maxFrameSize, so this cannot overflow.
+    if UInt64(messageBuffer.count) + header.payloadLength > UInt64(configuration.maxMessageSize) {
+      throw .messageTooBig(limit: configuration.maxMessageSize)
+    }
+    frameStart = messageBuffer.count
+    if messageBuffer.capacity < messageBuffer.count + Int(header.payloadLength) {
+      messageBuffer.reserveCapacity(messageBuffer.count + Int(header.payloadLength))
+    }
+  }
+
+  private mutating func appendPayload(_ chunk: UnsafeRawBufferPointer, offset: UInt64) throws(ProtocolError) {
+    let header = decoder.currentHeader
+    if header.opcode.isControl {
+      append(chunk, to: &controlBuffer, key: header.maskKey, offset: offset)
+      return
+    }
+    let start = messageBuffer.count
+    append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
+    if messageKind == .text {
+      let ok = messageBuffer.withUnsafeBytes { messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+      if !ok { throw .invalidUTF8 }
+    }
+  }
+
+  private func append(_ chunk: UnsafeRawBufferPointer, to buffer: inout [UInt8], key: MaskKey?, offset: UInt64) {
+    let start = buffer.count
+    buffer.append(contentsOf: chunk)
+    if let key {
+      buffer.withUnsafeMutableBytes { p in
+        _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
+      }
+    }
+  }
+
+  private mutating func endFrame() throws(ProtocolError) {
+    let header = decoder.currentHeader
+    if configuration.traceFrames {
+      let payload = header.opcode.isControl ? controlBuffer[...] : messageBuffer[frameStart...]
+      events.append(.frame(FrameTrace(direction: .received, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
+    }
+    switch header.opcode {
+    case .ping:
+      let payload = controlBuffer
+      events.append(.ping(payload))
+      // §5.5.2: answer with identical data, unless we already sent our Close.
+      if state == .open { try? writeControl(.pong, payload) }
+    case .pong:
+      events.append(.pong(controlBuffer))
+    case .close:
+      try receiveClose(controlBuffer)
+    default:
+      guard header.fin else { return }
+      if messageKind == .text && !messageValidator.isComplete { throw .invalidUTF8 }
+      let kind = messageKind ?? .binary
+      let data = messageBuffer
+      messageBuffer = []
+      messageKind = nil
+      events.append(.message(Message(kind: kind, data: data)))
+    }
+  }
+
+  private mutating func receiveClose(_ payload: [UInt8]) throws(ProtocolError) {
+    var frame = CloseFrame(code: nil)
+    if payload.count == 1 { throw .closePayloadTooShort }
+    if payload.count >= 2 {
+      let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+      guard CloseCode.isValidOnWire(code) else { throw .invalidCloseCode(code) }
+      let reason = Array(payload[2...])
+      guard reason.withUnsafeBytes({ UTF8Validator.isValid($0) }) else { throw .invalidUTF8 }
+      frame = CloseFrame(code: code, reason: reason)
+    }
+    receivedClose = frame
+    // A message interrupted by the Close is incomplete and is discarded (§7.1.6 leaves it undelivered).
+    messageBuffer = []
+    messageKind = nil
+    events.append(.close(frame))
+    if sentClose == nil {
+      // §5.5.1: reply with a Close, "typically echoing the status code it received".
+      let reply = CloseFrame(code: frame.code)
+      writeClose(reply)
+    }
+    state = .closed
+  }
+
+  /// Reports that the transport reached EOF. Returns true if that is a clean end
+  /// (after the closing handshake, or after we failed), false for an abnormal closure (1006, §7.1.5).
+  @discardableResult
+  public mutating func receiveEOF() -> Bool {
+    let clean = eofIsClean
+    if state != .failed { state = .closed }
+    return clean
+  }
+
+  /// Fails the connection (§7.1.7): queues a Close with the error's code if we have not sent
+  /// one, stops processing input and reports `.failed`.
+  public mutating func fail(_ error: ProtocolError) {
+    guard state != .failed else { return }
+    failure = error
+    messageBuffer = []
+    messageKind = nil
+    if sentClose == nil && receivedClose == nil {
+      writeClose(CloseFrame(code: error.closeCode, reason: Array(Self.truncatedReason(error.description))))
+    }
+    state = .failed
+    events.append(.failed(error))
+  }
+
+  // MARK: Sending
+
+  /// Whether data frames may still be sent (§5.5.1: none after our Close).
+  public var canSend: Bool { sentClose == nil && state == .open }
+
+  /// Sends one frame of a data message. Text must be valid UTF-8 across the fragments
+  /// (§5.6); the first frame carries `kind`, later ones are continuations (§5.4).
+  public mutating func send(
+    _ kind: Message.Kind, _ payload: UnsafeRawBufferPointer, fin: Bool = true, continuing: Bool = false
+  ) throws(UsageError) {
+    guard canSend else { throw .connectionClosing }
+    if continuing != (sendingKind != nil) { throw .fragmentationOrder }
+    if continuing && sendingKind != kind { throw .fragmentationOrder }
+    if kind == .text {
+      if !continuing { sendValidator = UTF8Validator() }
+      guard sendValidator.feed(payload), !fin || sendValidator.isComplete else {
+        sendingKind = nil
+        throw .invalidUTF8
+      }
+    }
+    let opcode: Opcode = continuing ? .continuation : (kind == .text ? .text : .binary)
+    try writeFrame(opcode, payload, fin: fin)
+    sendingKind = fin ? nil : kind
+  }
+
+  /// Sends a whole message.
+  public mutating func send(_ kind: Message.Kind, _ payload: [UInt8]) throws(UsageError) {
+    var failure: UsageError?
+    payload.withUnsafeBytes { p in
+      do throws(UsageError) { try send(kind, p) } catch { failure = error }
+    }
+    if let failure { throw failure }
+  }
+
+  /// Sends a Ping (§5.5.2); at most 125 bytes.
+  public mutating func ping(_ payload: [UInt8] = []) throws(UsageError) {
+    guard canSend else { throw .connectionClosing }
+    try writeControl(.ping, payload)
+  }
+
+  /// Sends an unsolicited Pong (§5.5.3); at most 125 bytes.
+  public mutating func pong(_ payload: [UInt8] = []) throws(UsageError) {
+    guard canSend else { throw .connectionClosing }
+    try writeControl(.pong, payload)
+  }
+
+  /// Starts the closing handshake (§7.1.2). `code` nil sends an empty Close; the reason is
+  /// cut to 123 bytes on a character boundary. Returns without effect if a Close was already sent.
+  public mutating func close(code: UInt16? = CloseCode.normalClosure, reason: String = "") throws(UsageError) {
+    if let code, !CloseCode.isValidOnWire(code) { throw .invalidCloseCode(code) }
+    guard sentClose == nil, state != .failed else { return }
+    writeClose(CloseFrame(code: code, reason: code == nil ? [] : Array(Self.truncatedReason(reason))))
+    if receivedClose != nil { state = .closed } else { state = .closeSent }
+  }
+
+  /// The longest prefix of `reason` that fits a Close frame (123 bytes, §5.5), cut between characters.
+  public static func truncatedReason(_ reason: String) -> Substring.UTF8View {
+    var end = reason.startIndex
+    var bytes = 0
+    for i in reason.unicodeScalars.indices {
+      let n = reason.unicodeScalars[i].utf8.count
+      if bytes + n > 123 { break }
+      bytes += n
+      end = reason.unicodeScalars.index(after: i)
+    }
+    return reason[..<end].utf8
+  }
+
+  private mutating func writeClose(_ frame: CloseFrame) {
+    var payload: [UInt8] = []
+    if let code = frame.code {
+      payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + frame.reason
+    }
+    sentClose = frame
+    sendingKind = nil
+    try? writeControl(.close, payload)
+  }
+
+  private mutating func writeControl(_ opcode: Opcode, _ payload: [UInt8]) throws(UsageError) {
+    var failure: UsageError?
+    payload.withUnsafeBytes { p in
+      do throws(UsageError) { try writeFrame(opcode, p, fin: true) } catch { failure = error }
+    }
+    if let failure { throw failure }
+  }
+
+  private mutating func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool) throws(UsageError) {
+    if opcode.isControl && payload.count > 125 { throw .controlPayloadTooLong(payload.count) }
+    let key: MaskKey? = role == .client ? MaskKey(random: random.next()) : nil
+    let header = FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count))
+    if configuration.traceFrames {
+      events.append(.frame(FrameTrace(direction: .sent, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
+    }
+    if outgoingStart > 0 && outgoingStart == outgoing.count {
+      outgoing.removeAll(keepingCapacity: true)
+      outgoingStart = 0
+    }
+    header.write(into: &outgoing)
+    let start = outgoing.count
+    outgoing.append(contentsOf: payload)
+    if let key {
+      outgoing.withUnsafeMutableBytes { p in
+        _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]))
+      }
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/// A parsed WebSocket URI (RFC 6455 §3), plus the two forms a command line also takes:
+/// `host:port` with no scheme (meaning `ws://`) and `ws+unix:/path/to.sock:/request/path`.
+public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
+  /// Why a URI was refused. Each is a usage error: nothing is sent.
+  public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    case empty
+    case unsupportedScheme(String)
+    case missingHost
+    case invalidHost(String)
+    case invalidPort(String)
+    case fragment
+    case invalidCharacter(UInt8)
+    case invalidPercentEncoding
+
+    public var description: String {
+      switch self {
+      case .empty: return "the URL is empty"
+      case .unsupportedScheme(let s): return "unsupported scheme \"\(s)\" (use ws:// or wss://)"
+      case .missingHost: return "the URL has no host"
+      case .invalidHost(let h): return "invalid host \"\(h)\""
+      case .invalidPort(let p): return "invalid port \"\(p)\" (1–65535)"
+      case .fragment: return "a WebSocket URL must not have a fragment (\"#\"); write %23 for a literal #"
+      case .invalidCharacter(let c): return "invalid character 0x\(String(c, radix: 16)) in the URL"
+      case .invalidPercentEncoding: return "invalid percent-encoding in the URL"
+      }
+    }
+  }
+
+  /// wss:// (TLS).
+  public var secure: Bool
+  /// Host name or IP literal, without brackets; lowercased. Empty for a Unix socket.
+  public var host: String
+  /// Whether `host` was written as a bracketed IPv6 literal.
+  public var isIPv6Literal: Bool
+  public var port: Int
+  /// Path and query, as sent in the request line (§4.1: the "resource name"); "/" when empty.
+  public var resource: String
+  /// Percent-decoded user name and password from the userinfo, if any.
+  public var user: String?
+  public var password: String?
+  /// Path of the Unix socket for `ws+unix:`.
+  public var unixSocketPath: String?
+
+  /// The default port of the scheme: 80 for ws, 443 for wss (§3).
+  public var defaultPort: Int { secure ? 443 : 80 }
+
+  /// The `Host` header value: the host (bracketed if IPv6) and the port unless it is the default (§4.1 item 4).
+  public var hostHeader: String {
+    if unixSocketPath != nil { return "localhost" }
+    let h = isIPv6Literal ? "[\(host)]" : host
+    return port == defaultPort ? h : "\(h):\(port)"
+  }
+
+  /// The URI without userinfo, so it can be shown in diagnostics without leaking credentials.
+  public var description: String {
+    if let path = unixSocketPath { return "ws+unix:\(path):\(resource)" }
+    let h = isIPv6Literal ? "[\(host)]" : host
+    return "\(secure ? "wss" : "ws")://\(h):\(port)\(resource)"
+  }
+
+  /// Parses `text`. A missing scheme means `ws://`; `http`, `ftp` and others are refused.
+  public init(parsing text: String) throws(ParseError) {
+    var rest = Substring(text)
+    guard !rest.isEmpty else { throw .empty }
+    for c in text.utf8 where c <= 0x20 || c == 0x7F { throw .invalidCharacter(c) }
+    user = nil
+    password = nil
+    unixSocketPath = nil
+    isIPv6Literal = false
+    let lower = text.lowercased()
+    if lower.hasPrefix("ws+unix:") {
+      rest = rest.dropFirst(8)
+      if rest.hasPrefix("//") { rest = rest.dropFirst(2) }
+      // The socket path runs to the first ":" (websocat's form); the request path follows it.
+      let path: Substring
+      var request: Substring = "/"
+      if let colon = rest.firstIndex(of: ":") {
+        path = rest[..<colon]
+        request = rest[rest.index(after: colon)...]
+      } else {
+        path = rest
+      }
+      guard !path.isEmpty else { throw .missingHost }
+      secure = false
+      host = ""
+      port = 80
+      unixSocketPath = String(path)
+      resource = try Self.resourceName(request.isEmpty ? "/" : request)
+      return
+    }
+    if let sep = Self.schemeSeparator(in: rest) {
+      let scheme = rest[..<sep.lowerBound].lowercased()
+      switch scheme {
+      case "ws": secure = false
+      case "wss": secure = true
+      default: throw .unsupportedScheme(scheme)
+      }
+      rest = rest[sep.upperBound...]
+    } else if let colon = rest.firstIndex(of: ":"), Self.looksLikeScheme(rest[..<colon]),
+      !rest[rest.index(after: colon)...].hasPrefix(where: { $0.isASCII && $0.isNumber })
+    {
+      // "http:/x", "mailto:a": a scheme without "//" is not a bare host:port.
+      throw .unsupportedScheme(rest[..<colon].lowercased())
+    } else {
+      secure = false
+    }
+    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+    var authority = rest[..<authorityEnd]
+    let tail = rest[authorityEnd...]
+    if let at = authority.lastIndex(of: "@") {
+      let userinfo = authority[..<at]
+      authority = authority[authority.index(after: at)...]
+      if let colon = userinfo.firstIndex(of: ":") {
+        user = try Self.percentDecode(userinfo[..<colon])
+        password = try Self.percentDecode(userinfo[userinfo.index(after: colon)...])
+      } else {
+        user = try Self.percentDecode(userinfo)
+      }
+    }
+    var portText: Substring? = nil
+    if authority.hasPrefix("[") {
+      guard let close = authority.firstIndex(of: "]") else { throw .invalidHost(String(authority)) }
+      let literal = authority[authority.index(after: authority.startIndex)..<close]
+      guard !literal.isEmpty, literal.contains(":"),
+        literal.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" })
+      else { throw .invalidHost(String(authority)) }
+      host = try Self.percentDecode(literal).lowercased()
+      isIPv6Literal = true
+      let after = authority[authority.index(after: close)...]
+      if after.hasPrefix(":") {
+        portText = after.dropFirst()
+      } else if !after.isEmpty {
+        throw .invalidHost(String(authority))
+      }
+    } else {
+      if let colon = authority.lastIndex(of: ":") {
+        portText = authority[authority.index(after: colon)...]
+        authority = authority[..<colon]
+      }
+      guard !authority.isEmpty else { throw .missingHost }
+      let allowed = authority.utf8.allSatisfy { c in
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+          || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
+          || c == UInt8(ascii: "_") || c >= 0x80
+      }
+      guard allowed, authority.utf8.count <= 253 else { throw .invalidHost(String(authority)) }
+      host = authority.lowercased()
+    }
+    if let portText {
+      guard !portText.isEmpty, portText.utf8.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+        let p = Int(portText), (1...65535).contains(p)
+      else { throw .invalidPort(String(portText)) }
+      port = p
+    } else {
+      port = secure ? 443 : 80
+    }
+    resource = try Self.resourceName(tail)
+  }
+
+  private static func schemeSeparator(in s: Substring) -> Range<Substring.Index>? {
+    var i = s.startIndex
+    while i < s.endIndex {
+      if s[i] == "/" || s[i] == "?" || s[i] == "#" { return nil }
+      if s[i] == ":" && s[s.index(after: i)...].hasPrefix("//") { return i..<s.index(i, offsetBy: 3) }
+      i = s.index(after: i)
+    }
+    return nil
+  }
+
+  private static func looksLikeScheme(_ s: Substring) -> Bool {
+    guard let first = s.first, first.isASCII, first.isLetter else { return false }
+    return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") }
+  }
+
+  /// Path and query with non-ASCII bytes percent-encoded; "/" when the path is empty (§3).
+  private static func resourceName(_ tail: Substring) throws(ParseError) -> String {
+    if tail.contains("#") { throw .fragment }
+    var out: [UInt8] = []
+    if !tail.hasPrefix("/") { out.append(UInt8(ascii: "/")) }
+    let hex = Array("0123456789ABCDEF".utf8)
+    for c in tail.utf8 {
+      if c >= 0x80 {
+        out.append(UInt8(ascii: "%"))
+        out.append(hex[Int(c >> 4)])
+        out.append(hex[Int(c & 0xF)])
+      } else {
+        out.append(c)
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static func percentDecode(_ s: Substring) throws(ParseError) -> String {
+    var out: [UInt8] = []
+    var it = Array(s.utf8)[...]
+    while let c = it.popFirst() {
+      if c == UInt8(ascii: "%") {
+        guard let h = it.popFirst(), let l = it.popFirst(), let hv = hexValue(h), let lv = hexValue(l) else {
+          throw .invalidPercentEncoding
+        }
+        out.append(hv << 4 | lv)
+      } else {
+        out.append(c)
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+  }
+}
+
+extension Substring {
+  fileprivate func hasPrefix(where predicate: (Character) -> Bool) -> Bool {
+    guard let f = first else { return false }
+    return predicate(f)
+  }
+}
