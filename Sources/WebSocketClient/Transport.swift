@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The outcome of one non-blocking read or write.
+enum IOResult {
+  case done(Int)
+  /// Nothing can move now; poll for readability (`wantsWrite` false) or writability.
+  case wouldBlock(wantsWrite: Bool)
+  case eof
+  case failed(String)
+}
+
+/// A byte stream the I/O thread drives with `poll()`: plain TCP or Unix socket today,
+/// TLS later, behind the same interface. All calls happen on the I/O thread.
+protocol Transport: AnyObject {
+  var fileDescriptor: Int32 { get }
+  func read(_ buffer: UnsafeMutableRawBufferPointer) -> IOResult
+  func write(_ buffer: UnsafeRawBufferPointer) -> IOResult
+  /// Closes the socket.
+  func close()
+}
+
+/// Text for an errno value, from the C library.
+func errnoText(_ code: Int32) -> String {
+  String(cString: strerror(code))
+}
+
+/// A connected, non-blocking stream socket.
+final class SocketTransport: Transport {
+  let fileDescriptor: Int32
+  private var closed = false
+
+  init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
+  deinit { close() }
+
+  func read(_ buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+    while true {
+      let n = recv(fileDescriptor, buffer.baseAddress, buffer.count, 0)
+      if n > 0 { return .done(n) }
+      if n == 0 { return .eof }
+      switch errno {
+      case EINTR: continue
+      case EAGAIN, EWOULDBLOCK: return .wouldBlock(wantsWrite: false)
+      default: return .failed(errnoText(errno))
+      }
+    }
+  }
+
+  func write(_ buffer: UnsafeRawBufferPointer) -> IOResult {
+    while true {
+      #if os(Linux)
+        let n = send(fileDescriptor, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+      #else
+        let n = send(fileDescriptor, buffer.baseAddress, buffer.count, 0)
+      #endif
+      if n >= 0 { return .done(n) }
+      switch errno {
+      case EINTR: continue
+      case EAGAIN, EWOULDBLOCK: return .wouldBlock(wantsWrite: true)
+      default: return .failed(errnoText(errno))
+      }
+    }
+  }
+
+  func close() {
+    guard !closed else { return }
+    closed = true
+    _ = Glibc.close(fileDescriptor)
+  }
+}
+
+/// Opens TCP or Unix-socket connections: every resolved address is tried in turn, each
+/// within what is left of the overall deadline (RFC 6455 §4.1 step 4; CHECKLIST B2, B3).
+enum SocketConnector {
+  struct Failure: Error {
+    var message: String
+    var timedOut: Bool
+  }
+
+  static func connect(host: String, port: Int, deadline: Double, cancelled: () -> Bool) throws(Failure) -> Int32 {
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    hints.ai_flags = AI_ADDRCONFIG
+    var list: UnsafeMutablePointer<addrinfo>? = nil
+    let rc = getaddrinfo(host, String(port), &hints, &list)
+    if rc != 0 {
+      // AI_ADDRCONFIG hides ::1 and 127.0.0.1 on a host without other interfaces; retry without it.
+      hints.ai_flags = 0
+      let rc2 = getaddrinfo(host, String(port), &hints, &list)
+      if rc2 != 0 {
+        let text = rc2 == EAI_SYSTEM ? errnoText(errno) : String(cString: gai_strerror(rc2))
+        throw Failure(message: "could not resolve \(host): \(text)", timedOut: false)
+      }
+    }
+    defer { freeaddrinfo(list) }
+    var errors: [String] = []
+    var node = list
+    while let ai = node {
+      node = ai.pointee.ai_next
+      if cancelled() { break }
+      let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
+      guard fd >= 0 else {
+        errors.append(errnoText(errno))
+        continue
+      }
+      let address = describe(ai.pointee.ai_addr, ai.pointee.ai_addrlen)
+      do throws(Failure) {
+        try connectSocket(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen, deadline: deadline)
+        var one: Int32 = 1
+        if ai.pointee.ai_family == AF_INET || ai.pointee.ai_family == AF_INET6 {
+          setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        return fd
+      } catch {
+        _ = Glibc.close(fd)
+        if error.timedOut { throw Failure(message: "connecting to \(address)", timedOut: true) }
+        errors.append("\(address): \(error.message)")
+      }
+    }
+    throw Failure(
+      message: "could not connect to \(host) port \(port): \(errors.isEmpty ? "no address" : errors.joined(separator: "; "))",
+      timedOut: false)
+  }
+
+  static func connectUnix(path: String, deadline: Double) throws(Failure) -> Int32 {
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+    guard bytes.count < capacity else { throw Failure(message: "socket path too long: \(path)", timedOut: false) }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+      for (i, b) in bytes.enumerated() { raw[i] = b }
+    }
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw Failure(message: errnoText(errno), timedOut: false) }
+    do throws(Failure) {
+      try withUnsafePointer(to: &addr) { (p) throws(Failure) in
+        try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { (sa) throws(Failure) in
+          try connectSocket(fd, sa, socklen_t(MemoryLayout<sockaddr_un>.size), deadline: deadline)
+        }
+      }
+    } catch {
+      _ = Glibc.close(fd)
+      throw Failure(message: "could not connect to \(path): \(error.message)", timedOut: error.timedOut)
+    }
+    return fd
+  }
+
+  private static func connectSocket(
+    _ fd: Int32, _ addr: UnsafePointer<sockaddr>, _ len: socklen_t, deadline: Double
+  ) throws(Failure) {
+    let flags = fcntl(fd, F_GETFL)
+    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    if Glibc.connect(fd, addr, len) == 0 { return }
+    guard errno == EINPROGRESS || errno == EINTR else { throw Failure(message: errnoText(errno), timedOut: false) }
+    while true {
+      let remaining = deadline - MonotonicClock.now()
+      if remaining <= 0 { throw Failure(message: "", timedOut: true) }
+      var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+      let r = poll(&pfd, 1, Int32(min(remaining * 1000, 1000).rounded(.up)))
+      if r < 0 && errno == EINTR { continue }
+      if r <= 0 { continue }
+      var err: Int32 = 0
+      var len = socklen_t(MemoryLayout<Int32>.size)
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+      if err == 0 { return }
+      throw Failure(message: errnoText(err), timedOut: false)
+    }
+  }
+
+  private static func describe(_ sa: UnsafeMutablePointer<sockaddr>?, _ len: socklen_t) -> String {
+    guard let sa else { return "?" }
+    var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+    var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+    guard getnameinfo(sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV) == 0
+    else { return "?" }
+    let h = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let s = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return sa.pointee.sa_family == sa_family_t(AF_INET6) ? "[\(h)]:\(s)" : "\(h):\(s)"
+  }
+}

@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import WebSocketClient
+import WebSocketProtocol
+
+/// Buffered message output on stdout (DESIGN.md §3: flushed when the socket has nothing
+/// more to read right now, so floods go out in large writes and a lone reply at once).
+///
+/// Called from the I/O thread and, at exit, the main thread; a lock keeps them apart.
+final class OutputWriter: @unchecked Sendable {
+  enum Failure: Equatable {
+    /// The reader went away (EPIPE): end quietly.
+    case brokenPipe
+    /// Any other write error (ENOSPC, EIO): exit 10.
+    case error(String)
+  }
+
+  struct Format {
+    /// Terminator after each message: "\n", or NUL with `-0`.
+    var separator: UInt8 = UInt8(ascii: "\n")
+    var base64Binary = false
+    /// stdout is a terminal: escape control characters and summarise binary messages.
+    var terminal = false
+  }
+
+  private let lock = ConditionLock()
+  private let fd: Int32 = 1
+  private let format: Format
+  private var buffer: [UInt8] = []
+  private(set) var failure: Failure?
+  private let flushThreshold = 64 * 1024
+
+  init(format: Format) {
+    self.format = format
+    buffer.reserveCapacity(flushThreshold * 2)
+  }
+
+  var currentFailure: Failure? { lock.withLock { failure } }
+
+  /// Appends one message; returns false once stdout has failed.
+  @discardableResult
+  func write(_ message: Message) -> Bool {
+    lock.withLock {
+      guard failure == nil else { return false }
+      if format.terminal {
+        switch message.kind {
+        case .text: buffer.append(contentsOf: Terminal.escape(message.data).utf8)
+        case .binary:
+          buffer.append(
+            contentsOf: "(binary, \(message.data.count) bytes) \(Terminal.hexPreview(message.data))".utf8)
+        }
+      } else if message.kind == .binary && format.base64Binary {
+        buffer.append(contentsOf: Base64.encode(message.data))
+      } else {
+        buffer.append(contentsOf: message.data)
+      }
+      buffer.append(format.terminal ? UInt8(ascii: "\n") : format.separator)
+      if buffer.count >= flushThreshold || format.terminal { flushLocked() }
+      return failure == nil
+    }
+  }
+
+  /// Writes out the buffer; returns false once stdout has failed.
+  @discardableResult
+  func flush() -> Bool {
+    lock.withLock {
+      flushLocked()
+      return failure == nil
+    }
+  }
+
+  private func flushLocked() {
+    var offset = 0
+    defer { buffer.removeAll(keepingCapacity: buffer.capacity <= 4 * flushThreshold) }
+    while offset < buffer.count && failure == nil {
+      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      if n >= 0 {
+        offset += n
+        continue
+      }
+      switch errno {
+      case EINTR: continue
+      case EAGAIN:
+        // stdout was left non-blocking by another process: wait until it drains.
+        var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&p, 1, 1000)
+      case EPIPE: failure = .brokenPipe
+      default: failure = .error("cannot write to stdout: \(String(cString: strerror(errno)))")
+      }
+    }
+  }
+}

@@ -1,0 +1,266 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import WebSocketClient
+import WebSocketProtocol
+
+/// Exit codes (DESIGN.md §5).
+enum ExitStatus {
+  static let ok: Int32 = 0
+  static let peerClosed: Int32 = 1
+  static let connect: Int32 = 3
+  static let proxy: Int32 = 4
+  static let tls: Int32 = 5
+  static let handshake: Int32 = 6
+  static let protocolViolation: Int32 = 7
+  static let connectionLost: Int32 = 8
+  static let timeout: Int32 = 9
+  static let localIO: Int32 = 10
+  static let usage: Int32 = 64
+}
+
+/// One run of the client in pipe, one-shot or echo mode: wires stdin and stdout to a
+/// `WebSocketClient` and turns how the connection ended into an exit code.
+final class Session: @unchecked Sendable {
+  let settings: Settings
+  let output: OutputWriter
+  let client: WebSocketClient
+
+  /// Incoming-message activity, for the end-of-input wait (`-w`, `--count`).
+  private let activity = ConditionLock()
+  private var messagesReceived = 0
+  private var lastActivity = MonotonicClock.now()
+  private var ended = false
+  private var opened = false
+  private var localError: String?
+
+  init(settings: Settings) {
+    self.settings = settings
+    var format = OutputWriter.Format()
+    format.separator = settings.separator
+    format.base64Binary = settings.base64
+    format.terminal = Terminal.isTTY(1)
+    output = OutputWriter(format: format)
+    // The configuration was already checked by Settings, so this cannot fail.
+    client = try! WebSocketClient(configuration: settings.client)
+  }
+
+  func run() -> Int32 {
+    Signals.install(session: self)
+    installHooks()
+    client.connect()
+    for message in settings.execute { client.send(.text, Array(message.utf8)) }
+
+    let stdinIsTTY = Terminal.isTTY(0)
+    var interactiveEOF = false
+    if settings.echo {
+      // Echo mode ignores stdin and stays until the server closes.
+      _ = client.waitForClose()
+    } else if !stdinIsTTY || settings.execute.isEmpty || settings.wait < 0 {
+      if stdinIsTTY && settings.execute.isEmpty { Terminal.error("reading messages from the terminal; Ctrl-D closes") }
+      readInput()
+      interactiveEOF = stdinIsTTY && settings.execute.isEmpty
+    }
+    if !settings.echo {
+      endOfInput(wait: interactiveEOF ? 0 : settings.wait)
+    }
+    let result = client.waitForClose()
+    output.flush()
+    return exitCode(result)
+  }
+
+  private func installHooks() {
+    let echo = settings.echo
+    client.onOpen = { [self] _ in
+      activity.withLock {
+        opened = true
+        lastActivity = MonotonicClock.now()
+      }
+    }
+    client.onMessage = { [self] message in
+      if echo {
+        client.send(message.kind, message.data)
+      } else if !output.write(message) {
+        stdoutFailed()
+      }
+      activity.withLock {
+        messagesReceived += 1
+        lastActivity = MonotonicClock.now()
+        activity.broadcast()
+      }
+    }
+    client.onIdle = { [self] in
+      if !output.flush() { stdoutFailed() }
+    }
+    client.onClose = { [self] _ in
+      activity.withLock {
+        ended = true
+        activity.broadcast()
+      }
+    }
+    if settings.showPingPong {
+      client.onPing = { data in Terminal.error("received ping (\(data.count) bytes): \(Terminal.escape(data))") }
+      client.onPong = { data in Terminal.error("received pong (\(data.count) bytes): \(Terminal.escape(data))") }
+    }
+    if settings.verbose {
+      client.onRequest = { lines in for l in lines { Terminal.writeStderr("> \(l)\n") } }
+      client.onResponseHead = { head in
+        Terminal.writeStderr("< \(Terminal.escape(head.startLine))\n")
+        for h in head.headers { Terminal.writeStderr("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))\n") }
+      }
+      client.onFrame = { trace in Terminal.writeStderr(Self.describe(trace) + "\n") }
+    }
+  }
+
+  /// One `-v` line: direction, opcode, flags, length and an escaped preview.
+  static func describe(_ t: FrameTrace) -> String {
+    let arrow = t.direction == .sent ? ">" : "<"
+    var flags = t.header.fin ? "fin" : "nofin"
+    if t.header.rsv != 0 { flags += " rsv=\(t.header.rsv >> 4)" }
+    let more = t.header.payloadLength > UInt64(t.preview.count) ? "…" : ""
+    var preview: String
+    if t.header.opcode == .close && t.preview.count >= 2 {
+      preview = "code \(UInt16(t.preview[0]) << 8 | UInt16(t.preview[1])) \"\(Terminal.escape(t.preview[2...]))\(more)\""
+    } else if t.header.opcode == .binary || (t.header.opcode == .continuation && !UTF8Validator.isValid(t.preview)) {
+      preview = Terminal.hexPreview(t.preview) + (more.isEmpty ? "" : " …")
+    } else {
+      preview = "\"\(Terminal.escape(t.preview))\(more)\""
+    }
+    if t.header.payloadLength == 0 { preview = "" }
+    return "\(arrow) frame \(t.header.opcode) \(flags) len=\(t.header.payloadLength) \(preview)"
+  }
+
+  private func stdoutFailed() {
+    // EPIPE: the reader is gone, so say goodbye (1001) and end quietly. Other errors exit 10.
+    client.close(code: CloseCode.goingAway, discardQueued: true)
+  }
+
+  /// Sends each stdin message until EOF, or until the connection stops accepting messages.
+  private func readInput() {
+    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    var reader = InputReader(separator: settings.separator, maxSize: settings.client.maxMessageSize)
+    var lineNumber = 0
+    let outcome = reader.run(
+      message: { [self] line in
+        lineNumber += 1
+        if kind == .text && !UTF8Validator.isValid(line) {
+          Terminal.error("input message \(lineNumber) is not valid UTF-8; not sent (use -b to send binary)")
+          return true
+        }
+        return client.send(kind, line)
+      },
+      onOversized: { [self] size in
+        lineNumber += 1
+        Terminal.error(
+          "input message \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent")
+      })
+    if case .failed(let message) = outcome {
+      localError = message
+    }
+  }
+
+  /// DESIGN.md §4 "the end of input": everything queued goes out, then wait for replies
+  /// until `wait` seconds pass with no incoming message (or `--count` messages arrived),
+  /// then close.
+  private func endOfInput(wait: Double) {
+    client.waitUntilQueueDrained()
+    activity.withLock {
+      lastActivity = max(lastActivity, MonotonicClock.now())
+      while !ended {
+        if let n = settings.count, messagesReceived >= n { break }
+        if wait < 0 {
+          activity.wait()
+          continue
+        }
+        // Before the handshake completes the wait has not started.
+        let deadline = lastActivity + wait
+        if opened && MonotonicClock.now() >= deadline { break }
+        activity.wait(until: opened ? deadline : nil)
+      }
+    }
+    client.close(code: settings.closeCode, reason: settings.closeReason)
+  }
+
+  private func exitCode(_ result: CloseResult) -> Int32 {
+    switch output.currentFailure {
+    case .brokenPipe: return ExitStatus.ok
+    case .error(let message):
+      Terminal.error(message)
+      return ExitStatus.localIO
+    case nil: break
+    }
+    if let localError {
+      Terminal.error(localError)
+      if result.error == nil { return ExitStatus.localIO }
+    }
+    if let error = result.error {
+      switch error {
+      case .connectFailed(let s):
+        Terminal.error(s)
+        return ExitStatus.connect
+      case .tls(let s):
+        Terminal.error("TLS error: \(s)")
+        return ExitStatus.tls
+      case .handshake(let e):
+        Terminal.error(describeHandshake(e))
+        return ExitStatus.handshake
+      case .protocolViolation:
+        Terminal.error(error.description)
+        return ExitStatus.protocolViolation
+      case .connectionLost:
+        Terminal.error(error.description)
+        return ExitStatus.connectionLost
+      case .timeout:
+        Terminal.error(error.description)
+        return ExitStatus.timeout
+      case .local(let s):
+        Terminal.error(s)
+        return ExitStatus.localIO
+      }
+    }
+    guard let received = result.received else { return ExitStatus.ok }
+    if result.initiatedLocally { return ExitStatus.ok }
+    switch received.code {
+    case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
+    case let code?:
+      Terminal.error("server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      return ExitStatus.peerClosed
+    }
+  }
+
+  private func describeHandshake(_ e: ClientHandshake.ResponseError) -> String {
+    switch e {
+    case .unexpectedStatus(let code, let reason, let head):
+      var text = "server rejected the WebSocket connection: HTTP \(code) \(Terminal.escape(reason))"
+      if let location = head.values("Location").first, (300..<400).contains(code) {
+        text += " (redirect to \(Terminal.escape(location)), not followed)"
+      }
+      if let versions = head.values("Sec-WebSocket-Version").first, code == 426 || code == 400 {
+        text += " (server supports protocol versions: \(Terminal.escape(versions)))"
+      }
+      return text
+    default:
+      return "handshake failed: " + Terminal.escape(e.description)
+    }
+  }
+
+  // MARK: Interrupts
+
+  /// First SIGINT/SIGTERM: best-effort Close 1000, then exit 128+signal.
+  func interrupted(signal: Int32) {
+    let code = 128 + signal
+    let isOpen = activity.withLock { opened && !ended }
+    if isOpen {
+      client.close(code: CloseCode.normalClosure, discardQueued: true)
+      _ = client.wait(timeout: settings.client.closeTimeout + 0.5)
+    }
+    output.flush()
+    Session.exit(code)
+  }
+
+  static func exit(_ code: Int32) -> Never {
+    Glibc._exit(code)
+  }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import WebSocketClient
+import WebSocketProtocol
+
+/// The command line, checked: every usage error is found here, before any I/O (exit 64).
+struct Settings {
+  var client: WebSocketClient.Configuration
+  var execute: [String]
+  var wait: Double
+  var count: Int?
+  var binaryInput: Bool
+  var separator: UInt8
+  var base64: Bool
+  var echo: Bool
+  var showPingPong: Bool
+  var verbose: Bool
+  var closeCode: UInt16
+  var closeReason: String
+
+  init(command: WSC) throws {
+    guard let text = command.url ?? command.connectURL else {
+      throw ValidationError("missing the WebSocket URL (wsc ws://host:port/path)")
+    }
+    if command.url != nil && command.connectURL != nil {
+      throw ValidationError("give the URL either as an argument or with -c, not both")
+    }
+    let uri: WebSocketURI
+    do {
+      uri = try WebSocketURI(parsing: text)
+    } catch {
+      throw ValidationError("invalid URL: \(error.description)")
+    }
+    if uri.secure {
+      throw ValidationError("wss:// is not supported yet by this build of wsc")
+    }
+
+    var headers: [(name: String, value: String)] = []
+    for h in command.handshake.header {
+      guard let colon = h.firstIndex(of: ":") else {
+        throw ValidationError("invalid header \"\(Terminal.escape(h))\" (expected \"Name: value\")")
+      }
+      let name = String(h[..<colon])
+      var value = h[h.index(after: colon)...]
+      while value.first == " " || value.first == "\t" { value = value.dropFirst() }
+      headers.append((name, String(value)))
+    }
+    var basicAuth: (user: String, password: String)? = nil
+    if let auth = command.handshake.auth {
+      guard let colon = auth.firstIndex(of: ":") else {
+        throw ValidationError("--auth expects user:password")
+      }
+      basicAuth = (String(auth[..<colon]), String(auth[auth.index(after: colon)...]))
+    }
+    guard command.handshake.protocolVersion == 13 || command.handshake.protocolVersion == 8 else {
+      throw ValidationError("--protocol must be 13 (or 8)")
+    }
+    let options = ClientHandshake.Options(
+      uri: uri, origin: command.handshake.origin, subprotocols: command.handshake.subprotocol,
+      headers: headers, hostOverride: command.handshake.host, basicAuth: basicAuth,
+      version: command.handshake.protocolVersion)
+    do {
+      _ = try ClientHandshake(options: options)
+    } catch {
+      throw ValidationError(error.description)
+    }
+
+    guard let maxSize = Self.parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
+      throw ValidationError("invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
+    }
+    for (name, value) in [("--connect-timeout", command.network.connectTimeout), ("--close-timeout", command.network.closeTimeout)]
+    where !(value > 0 && value <= 86_400) {
+      throw ValidationError("\(name) must be a number of seconds above 0")
+    }
+    let wait = command.sending.wait
+    guard wait.isFinite, wait == -1 || (wait >= 0 && wait <= 86_400) else {
+      throw ValidationError("--wait must be -1, 0 or a number of seconds")
+    }
+    if let count = command.sending.count, count < 1 {
+      throw ValidationError("--count must be at least 1")
+    }
+    guard let code = UInt16(exactly: command.session.closeCode), CloseCode.isValidOnWire(code) else {
+      throw ValidationError(
+        "--close-code \(command.session.closeCode) may not be sent (use 1000–1003, 1007–1014 or 3000–4999)")
+    }
+    guard command.session.closeReason.utf8.count <= 123 else {
+      throw ValidationError("--close-reason is \(command.session.closeReason.utf8.count) bytes; a Close frame holds at most 123")
+    }
+    for message in command.sending.execute where message.utf8.count > maxSize {
+      throw ValidationError("an -x message is larger than --max-message-size")
+    }
+
+    client = WebSocketClient.Configuration(
+      handshake: options, connectTimeout: command.network.connectTimeout,
+      closeTimeout: command.network.closeTimeout, maxMessageSize: maxSize,
+      traceFrames: command.session.verbose)
+    execute = command.sending.execute
+    self.wait = wait
+    count = command.sending.count
+    binaryInput = command.sending.binary
+    separator = command.sending.null ? 0 : UInt8(ascii: "\n")
+    base64 = command.receiving.base64
+    echo = command.receiving.echo
+    showPingPong = command.receiving.showPingPong
+    verbose = command.session.verbose
+    closeCode = code
+    closeReason = command.session.closeReason
+  }
+
+  /// Parses "65536", "64K", "16M", "1G" (binary multiples).
+  static func parseSize(_ text: String) -> Int? {
+    var digits = Substring(text)
+    var multiplier = 1
+    switch text.last.map({ Character($0.uppercased()) }) {
+    case "K": multiplier = 1 << 10
+    case "M": multiplier = 1 << 20
+    case "G": multiplier = 1 << 30
+    default: break
+    }
+    if multiplier > 1 { digits = digits.dropLast() }
+    guard let n = Int(digits), n >= 0 else { return nil }
+    let (product, overflow) = n.multipliedReportingOverflow(by: multiplier)
+    return overflow || product > 1 << 40 ? nil : product
+  }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import WebSocketClient
+import WebSocketProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Handshake options: what the opening request asks for.
+struct HandshakeOptions: ParsableArguments {
+  @Option(name: [.customShort("H"), .long], help: ArgumentHelp("Add a request header (repeatable).", valueName: "Name: value"))
+  var header: [String] = []
+
+  @Option(name: [.short, .long], help: "Origin header value.")
+  var origin: String?
+
+  @Option(name: [.short, .long], help: ArgumentHelp("Offer a subprotocol (repeatable).", valueName: "name"))
+  var subprotocol: [String] = []
+
+  @Option(help: ArgumentHelp("Basic authentication credentials.", valueName: "user:pass"))
+  var auth: String?
+
+  @Option(help: ArgumentHelp("Host header value (instead of the URL's host).", valueName: "name"))
+  var host: String?
+
+  @Option(
+    name: [.customShort("p"), .customLong("protocol")],
+    help: ArgumentHelp("Sec-WebSocket-Version to send: 13, or 8 for old servers.", valueName: "version"))
+  var protocolVersion: Int = 13
+}
+
+/// Network options: timeouts.
+struct NetworkOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Seconds allowed for DNS, TCP and the opening handshake together.", valueName: "s"))
+  var connectTimeout: Double = 10
+
+  @Option(help: ArgumentHelp("Seconds to wait for the server's Close after ours.", valueName: "s"))
+  var closeTimeout: Double = 2
+}
+
+/// What to send and when to stop.
+struct SendingOptions: ParsableArguments {
+  @Option(
+    name: [.customShort("x"), .long],
+    help: ArgumentHelp("Send MSG right after the handshake (repeatable, in order).", valueName: "MSG"))
+  var execute: [String] = []
+
+  @Option(
+    name: [.short, .long], parsing: .unconditional,
+    help: ArgumentHelp(
+      "After the end of input, wait until S seconds pass with no incoming message (0: close at once, -1: until the server closes).",
+      valueName: "S"))
+  var wait: Double = 2
+
+  @Flag(name: [.short, .long], help: "Send each input line as a binary message.")
+  var binary = false
+
+  @Flag(name: [.customShort("0"), .customLong("null")], help: "Input and output messages are separated by NUL, not newline.")
+  var null = false
+
+  @Option(help: ArgumentHelp("End the wait once N messages have arrived.", valueName: "N"))
+  var count: Int?
+}
+
+/// How incoming messages are handled.
+struct ReceivingOptions: ParsableArguments {
+  @Flag(name: [.customShort("P"), .long], help: "Print a notice on stderr for each ping and pong.")
+  var showPingPong = false
+
+  @Option(help: ArgumentHelp("Largest message accepted or sent (suffixes K, M, G).", valueName: "size"))
+  var maxMessageSize: String = "64M"
+
+  @Flag(help: "Print binary messages as base64 lines.")
+  var base64 = false
+
+  @Flag(help: "Answer every message with the same message and type; ignore stdin; stay until the server closes.")
+  var echo = false
+}
+
+/// Closing.
+struct SessionOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Close code to send at the end (1000–1003, 1007–1014, 3000–4999).", valueName: "code"))
+  var closeCode: Int = 1000
+
+  @Option(help: ArgumentHelp("Close reason to send at the end (at most 123 bytes).", valueName: "text"))
+  var closeReason: String = ""
+
+  @Flag(name: [.short, .long], help: "Print the handshake and one line per frame on stderr.")
+  var verbose = false
+}
+
+@main
+struct WSC: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "wsc",
+    abstract: "A WebSocket client for terminals, pipes and scripts.",
+    discussion: """
+      Each line of stdin is sent as a text message; each message received is printed on stdout.
+      Lines that arrive before the handshake completes are queued, never dropped. At the end of
+      input wsc waits until --wait seconds pass with no incoming message, then closes cleanly.
+
+      URL forms: ws://host[:port]/path, wss://…, [::1] literals, user:pass@host (Basic auth),
+      host:port (means ws://), ws+unix:/path/to.sock:/request/path.
+
+      Exit codes: 0 normal close, 1 server closed with another code, 3 could not connect,
+      5 TLS failure, 6 handshake rejected, 7 protocol violation by the server, 8 connection lost,
+      9 timeout, 10 local I/O error, 64 usage error, 130/143 interrupted.
+      """)
+
+  @Argument(help: "The WebSocket URL.")
+  var url: String?
+
+  @Option(name: [.short, .customLong("connect")], help: ArgumentHelp("The WebSocket URL (as -c in wscat).", valueName: "url"))
+  var connectURL: String?
+
+  @OptionGroup(title: "Handshake") var handshake: HandshakeOptions
+  @OptionGroup(title: "Network") var network: NetworkOptions
+  @OptionGroup(title: "Sending") var sending: SendingOptions
+  @OptionGroup(title: "Receiving") var receiving: ReceivingOptions
+  @OptionGroup(title: "Session") var session: SessionOptions
+
+  static func main() {
+    StandardStreams.prepare()
+    Self.main(nil)
+  }
+
+  func validate() throws {
+    _ = try Settings(command: self)
+  }
+
+  func run() throws {
+    let settings = try Settings(command: self)
+    let code = Session(settings: settings).run()
+    Session.exit(code)
+  }
+}
