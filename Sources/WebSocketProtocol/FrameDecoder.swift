@@ -27,8 +27,8 @@ public struct FrameDecoder: Sendable {
   public var allowedRSV: UInt8
 
   @usableFromInline var state: State = .header
-  @usableFromInline var headerBytes: (UInt64, UInt64) = (0, 0)  // up to 14 bytes
-  @usableFromInline var headerCount = 0
+  /// The header bytes received so far (at most 14).
+  @usableFromInline var headerBytes: [UInt8] = []
   @usableFromInline var current = FrameHeader(opcode: .continuation, payloadLength: 0)
 
   public init(role: Role, maxFrameSize: UInt64 = 64 << 20, allowedRSV: UInt8 = 0) {
@@ -42,20 +42,13 @@ public struct FrameDecoder: Sendable {
 
   /// True between frames, i.e. no partial header or payload is pending.
   public var isAtFrameBoundary: Bool {
-    if case .header = state { return headerCount == 0 }
+    if case .header = state { return headerBytes.isEmpty }
     return false
   }
 
-  private func headerByte(_ i: Int) -> UInt8 {
-    var copy = headerBytes
-    return withUnsafeBytes(of: &copy) { $0[i] }
-  }
+  private var headerCount: Int { headerBytes.count }
 
-  private mutating func appendHeaderByte(_ b: UInt8) {
-    let i = headerCount
-    withUnsafeMutableBytes(of: &headerBytes) { $0[i] = b }
-    headerCount += 1
-  }
+  private func headerByte(_ i: Int) -> UInt8 { headerBytes[i] }
 
   /// Decodes the next item from `input` starting at `index`, advancing `index`.
   /// Returns nil when `input` is exhausted and more bytes are needed.
@@ -75,12 +68,11 @@ public struct FrameDecoder: Sendable {
       return .payload(range: start..<index, offset: current.payloadLength - remaining)
     case .header:
       while index < input.count {
-        appendHeaderByte(input[index])
+        headerBytes.append(input[index])
         index += 1
         if let header = try headerIfComplete() {
           current = header
-          headerCount = 0
-          headerBytes = (0, 0)
+          headerBytes.removeAll(keepingCapacity: true)
           state = .payload(remaining: header.payloadLength)
           return .header(header)
         }
