@@ -81,7 +81,9 @@ enum SocketConnector {
     var timedOut: Bool
   }
 
-  static func connect(host: String, port: Int, deadline: Double, cancelled: () -> Bool) throws(Failure) -> Int32 {
+  static func connect(host: String, port: Int, deadline: Double, cancelled: () -> Bool) throws(Failure)
+    -> Int32
+  {
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -103,7 +105,8 @@ enum SocketConnector {
     while let ai = node {
       node = ai.pointee.ai_next
       if cancelled() { break }
-      let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
+      let fd = socket(
+        ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
       guard fd >= 0 else {
         errors.append(errnoText(errno))
         continue
@@ -123,7 +126,8 @@ enum SocketConnector {
       }
     }
     throw Failure(
-      message: "could not connect to \(host) port \(port): \(errors.isEmpty ? "no address" : errors.joined(separator: "; "))",
+      message:
+        "could not connect to \(host) port \(port): \(errors.isEmpty ? "no address" : errors.joined(separator: "; "))",
       timedOut: false)
   }
 
@@ -132,7 +136,9 @@ enum SocketConnector {
     addr.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
     let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-    guard bytes.count < capacity else { throw Failure(message: "socket path too long: \(path)", timedOut: false) }
+    guard bytes.count < capacity else {
+      throw Failure(message: "socket path too long: \(path)", timedOut: false)
+    }
     withUnsafeMutableBytes(of: &addr.sun_path) { raw in
       for (i, b) in bytes.enumerated() { raw[i] = b }
     }
@@ -157,7 +163,9 @@ enum SocketConnector {
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     if Glibc.connect(fd, addr, len) == 0 { return }
-    guard errno == EINPROGRESS || errno == EINTR else { throw Failure(message: errnoText(errno), timedOut: false) }
+    guard errno == EINPROGRESS || errno == EINTR else {
+      throw Failure(message: errnoText(errno), timedOut: false)
+    }
     while true {
       let remaining = deadline - MonotonicClock.now()
       if remaining <= 0 { throw Failure(message: "", timedOut: true) }
@@ -177,7 +185,10 @@ enum SocketConnector {
     guard let sa else { return "?" }
     var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
     var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
-    guard getnameinfo(sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV) == 0
+    guard
+      getnameinfo(
+        sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
+        == 0
     else { return "?" }
     let h = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     let s = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)

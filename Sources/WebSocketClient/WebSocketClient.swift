@@ -1,9 +1,10 @@
+import WebSocketProtocol
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import WebSocketProtocol
 
 /// A WebSocket client with the browser's shape: set the hooks, `connect()`, then `send`,
 /// `ping` and `close` from any thread.
@@ -147,7 +148,9 @@ public final class WebSocketClient: @unchecked Sendable {
 
   /// Queues a text message. Returns false if the connection no longer accepts messages.
   @discardableResult
-  public func send(text: String) -> Bool { enqueue(.message(.text, Array(text.utf8)), bytes: text.utf8.count) }
+  public func send(text: String) -> Bool {
+    enqueue(.message(.text, Array(text.utf8)), bytes: text.utf8.count)
+  }
 
   /// Queues a binary message. Returns false if the connection no longer accepts messages.
   @discardableResult
@@ -170,7 +173,8 @@ public final class WebSocketClient: @unchecked Sendable {
   /// Starts the closing handshake after every message queued so far. With `discardQueued`
   /// the messages not yet handed to the protocol are dropped and the Close goes next (for an
   /// interrupt: no data frame may follow our Close, RFC 6455 §5.5.1).
-  public func close(code: UInt16? = CloseCode.normalClosure, reason: String = "", discardQueued: Bool = false) {
+  public func close(code: UInt16? = CloseCode.normalClosure, reason: String = "", discardQueued: Bool = false)
+  {
     lock.withLock {
       guard acceptingCommands else { return }
       if discardQueued {
@@ -259,7 +263,8 @@ public final class WebSocketClient: @unchecked Sendable {
     onOpen?(opened.0)
     var connection = WebSocketConnection(
       role: .client,
-      configuration: .init(maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames))
+      configuration: .init(
+        maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames))
     return runOpen(&connection, transport, leftover: opened.1, result: result)
   }
 
@@ -335,7 +340,8 @@ public final class WebSocketClient: @unchecked Sendable {
   /// The open connection: move commands into the protocol, write, read, deliver events,
   /// and run the closing handshake with its timeouts.
   private func runOpen(
-    _ connection: inout WebSocketConnection, _ transport: Transport, leftover: [UInt8], result initial: CloseResult
+    _ connection: inout WebSocketConnection, _ transport: Transport, leftover: [UInt8],
+    result initial: CloseResult
   ) -> CloseResult {
     var result = initial
     let highWater = 1 << 20
@@ -414,7 +420,8 @@ public final class WebSocketClient: @unchecked Sendable {
         if now >= lingerDeadline! { break }
       }
       if let d = closeDeadline, connection.receivedClose == nil, connection.state != .failed, now >= d {
-        result.error = .timeout("waiting for the server's Close (--close-timeout \(formatSeconds(configuration.closeTimeout)))")
+        result.error = .timeout(
+          "waiting for the server's Close (--close-timeout \(formatSeconds(configuration.closeTimeout)))")
         onError?(result.error!)
         break
       }

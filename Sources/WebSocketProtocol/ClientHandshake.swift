@@ -78,9 +78,11 @@ public struct ClientHandshake: Sendable {
       switch self {
       case .connectionClosed(let what): return "connection closed while reading \(what)"
       case .invalidStatusLine(let l): return "invalid HTTP status line: \(l)"
-      case .unexpectedStatus(let code, let reason, _): return "server rejected WebSocket connection: HTTP \(code) \(reason)"
+      case .unexpectedStatus(let code, let reason, _):
+        return "server rejected WebSocket connection: HTTP \(code) \(reason)"
       case .head(let e): return e.description
-      case .missingUpgrade(let v): return v == nil ? "missing Upgrade header" : "invalid Upgrade header: \(v!)"
+      case .missingUpgrade(let v):
+        return v == nil ? "missing Upgrade header" : "invalid Upgrade header: \(v!)"
       case .missingConnectionUpgrade(let v):
         return v == nil ? "missing Connection header" : "invalid Connection header: \(v!)"
       case .missingAccept: return "missing Sec-WebSocket-Accept header"
@@ -132,7 +134,9 @@ public struct ClientHandshake: Sendable {
     if let auth = options.basicAuth, !Self.isValidValue(auth.user + auth.password) {
       throw .invalidHeaderValue(name: "Authorization")
     }
-    for e in options.extensions where !Self.isValidValue(e) { throw .invalidHeaderValue(name: "Sec-WebSocket-Extensions") }
+    for e in options.extensions where !Self.isValidValue(e) {
+      throw .invalidHeaderValue(name: "Sec-WebSocket-Extensions")
+    }
     var keyBytes: [UInt8] = []
     for _ in 0..<2 {
       let r = random.next() as UInt64
@@ -262,7 +266,8 @@ public struct ClientHandshake: Sendable {
       throw .missingUpgrade(upgrade.isEmpty ? nil : upgrade.joined(separator: ", "))
     }
     let connection = head.values("Connection")
-    guard connection.flatMap({ HTTPHeadParser.commaList($0) }).contains(where: { $0.lowercased() == "upgrade" })
+    guard
+      connection.flatMap({ HTTPHeadParser.commaList($0) }).contains(where: { $0.lowercased() == "upgrade" })
     else {
       throw .missingConnectionUpgrade(connection.isEmpty ? nil : connection.joined(separator: ", "))
     }
@@ -292,7 +297,9 @@ public struct ClientHandshake: Sendable {
     if !protocols.isEmpty {
       let list = protocols.flatMap { HTTPHeadParser.commaList($0) }
       guard list.count == 1 else { throw .multipleSubprotocols }
-      guard options.subprotocols.contains(String(list[0])) else { throw .unexpectedSubprotocol(String(list[0])) }
+      guard options.subprotocols.contains(String(list[0])) else {
+        throw .unexpectedSubprotocol(String(list[0]))
+      }
       subprotocol = String(list[0])
     }
     return Response(head: head, subprotocol: subprotocol, extensions: extensions)

@@ -83,7 +83,9 @@ public struct ExtensionOffer: Sendable, Hashable, CustomStringConvertible {
             }
             guard closed else { throw fail("unterminated quoted string") }
             // §9.1: a quoted value must itself be a token.
-            guard !v.isEmpty, v.allSatisfy(HTTPHeadParser.isTokenByte) else { throw fail("quoted value is not a token") }
+            guard !v.isEmpty, v.allSatisfy(HTTPHeadParser.isTokenByte) else {
+              throw fail("quoted value is not a token")
+            }
             pvalue = String(decoding: v, as: UTF8.self)
           } else {
             guard let t = token() else { throw fail("expected a parameter value") }

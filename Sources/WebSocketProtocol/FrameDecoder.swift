@@ -52,7 +52,9 @@ public struct FrameDecoder: Sendable {
 
   /// Decodes the next item from `input` starting at `index`, advancing `index`.
   /// Returns nil when `input` is exhausted and more bytes are needed.
-  public mutating func next(_ input: UnsafeRawBufferPointer, index: inout Int) throws(ProtocolError) -> Output? {
+  public mutating func next(_ input: UnsafeRawBufferPointer, index: inout Int) throws(ProtocolError)
+    -> Output?
+  {
     switch state {
     case .payload(let remaining):
       if remaining == 0 {
@@ -123,7 +125,8 @@ public struct FrameDecoder: Sendable {
       let k = 2 + lengthBytes
       key = MaskKey(headerByte(k), headerByte(k + 1), headerByte(k + 2), headerByte(k + 3))
     }
-    return FrameHeader(fin: b0 & 0x80 != 0, rsv: b0 & 0x70, opcode: opcode, maskKey: key, payloadLength: length)
+    return FrameHeader(
+      fin: b0 & 0x80 != 0, rsv: b0 & 0x70, opcode: opcode, maskKey: key, payloadLength: length)
   }
 }
 
@@ -157,7 +160,8 @@ extension FrameDecoder {
             partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[range]))
             if let key = current.maskKey {
               partial.withUnsafeMutableBytes { p in
-                _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
+                _ = Masking.apply(
+                  key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
               }
             }
           case .frameEnd:

@@ -7,7 +7,9 @@ public struct FrameHeader: Sendable, Hashable {
   public var maskKey: MaskKey?
   public var payloadLength: UInt64
 
-  public init(fin: Bool = true, rsv: UInt8 = 0, opcode: Opcode, maskKey: MaskKey? = nil, payloadLength: UInt64) {
+  public init(
+    fin: Bool = true, rsv: UInt8 = 0, opcode: Opcode, maskKey: MaskKey? = nil, payloadLength: UInt64
+  ) {
     self.fin = fin
     self.rsv = rsv
     self.opcode = opcode

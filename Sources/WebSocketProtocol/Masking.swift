@@ -76,7 +76,9 @@ public enum Masking {
     phase: Int = 0
   ) -> Int {
     precondition(destination.count >= source.count)
-    guard source.count > 0, let s = source.baseAddress, let d = destination.baseAddress else { return phase & 3 }
+    guard source.count > 0, let s = source.baseAddress, let d = destination.baseAddress else {
+      return phase & 3
+    }
     let count = source.count
     var i = 0
     let word = key.word(phase: phase & 3)
@@ -85,7 +87,8 @@ public enum Masking {
       i += 8
     }
     while i < count {
-      d.storeBytes(of: s.load(fromByteOffset: i, as: UInt8.self) ^ key[phase + i], toByteOffset: i, as: UInt8.self)
+      d.storeBytes(
+        of: s.load(fromByteOffset: i, as: UInt8.self) ^ key[phase + i], toByteOffset: i, as: UInt8.self)
       i += 1
     }
     return (phase + count) & 3

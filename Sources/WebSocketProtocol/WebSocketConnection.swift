@@ -194,17 +194,22 @@ public struct WebSocketConnection {
     let start = messageBuffer.count
     append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
     if messageKind == .text {
-      let ok = messageBuffer.withUnsafeBytes { messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+      let ok = messageBuffer.withUnsafeBytes {
+        messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
+      }
       if !ok { throw .invalidUTF8 }
     }
   }
 
-  private func append(_ chunk: UnsafeRawBufferPointer, to buffer: inout [UInt8], key: MaskKey?, offset: UInt64) {
+  private func append(
+    _ chunk: UnsafeRawBufferPointer, to buffer: inout [UInt8], key: MaskKey?, offset: UInt64
+  ) {
     let start = buffer.count
     buffer.append(contentsOf: chunk)
     if let key {
       buffer.withUnsafeMutableBytes { p in
-        _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
+        _ = Masking.apply(
+          key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]), phase: Int(offset & 3))
       }
     }
   }
@@ -213,7 +218,10 @@ public struct WebSocketConnection {
     let header = decoder.currentHeader
     if configuration.traceFrames {
       let payload = header.opcode.isControl ? controlBuffer[...] : messageBuffer[frameStart...]
-      events.append(.frame(FrameTrace(direction: .received, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
+      events.append(
+        .frame(
+          FrameTrace(
+            direction: .received, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
     }
     switch header.opcode {
     case .ping:
@@ -330,7 +338,8 @@ public struct WebSocketConnection {
 
   /// Starts the closing handshake (§7.1.2). `code` nil sends an empty Close; the reason is
   /// cut to 123 bytes on a character boundary. Returns without effect if a Close was already sent.
-  public mutating func close(code: UInt16? = CloseCode.normalClosure, reason: String = "") throws(UsageError) {
+  public mutating func close(code: UInt16? = CloseCode.normalClosure, reason: String = "") throws(UsageError)
+  {
     if let code, !CloseCode.isValidOnWire(code) { throw .invalidCloseCode(code) }
     guard sentClose == nil, state != .failed else { return }
     writeClose(CloseFrame(code: code, reason: code == nil ? [] : Array(Self.truncatedReason(reason))))
@@ -368,12 +377,17 @@ public struct WebSocketConnection {
     if let failure { throw failure }
   }
 
-  private mutating func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool) throws(UsageError) {
+  private mutating func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool)
+    throws(UsageError)
+  {
     if opcode.isControl && payload.count > 125 { throw .controlPayloadTooLong(payload.count) }
     let key: MaskKey? = role == .client ? MaskKey(random: random.next()) : nil
     let header = FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count))
     if configuration.traceFrames {
-      events.append(.frame(FrameTrace(direction: .sent, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
+      events.append(
+        .frame(
+          FrameTrace(
+            direction: .sent, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
     }
     if outgoingStart > 0 && outgoingStart == outgoing.count {
       outgoing.removeAll(keepingCapacity: true)

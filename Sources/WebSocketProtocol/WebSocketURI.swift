@@ -139,8 +139,10 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
       }
       guard !authority.isEmpty else { throw .missingHost }
       let allowed = authority.utf8.allSatisfy { c in
-        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-          || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+          || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+          || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-")
+          || c == UInt8(ascii: ".")
           || c == UInt8(ascii: "_") || c >= 0x80
       }
       guard allowed, authority.utf8.count <= 253 else { throw .invalidHost(String(authority)) }

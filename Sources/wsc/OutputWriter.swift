@@ -1,10 +1,11 @@
+import WebSocketClient
+import WebSocketProtocol
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import WebSocketClient
-import WebSocketProtocol
 
 /// Buffered message output on stdout (DESIGN.md §3: flushed when the socket has nothing
 /// more to read right now, so floods go out in large writes and a lone reply at once).

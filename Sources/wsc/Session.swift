@@ -1,10 +1,11 @@
+import WebSocketClient
+import WebSocketProtocol
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import WebSocketClient
-import WebSocketProtocol
 
 /// Exit codes (DESIGN.md §5).
 enum ExitStatus {
@@ -59,7 +60,9 @@ final class Session: @unchecked Sendable {
       // Echo mode ignores stdin and stays until the server closes.
       _ = client.waitForClose()
     } else if !stdinIsTTY || settings.execute.isEmpty || settings.wait < 0 {
-      if stdinIsTTY && settings.execute.isEmpty { Terminal.error("reading messages from the terminal; Ctrl-D closes") }
+      if stdinIsTTY && settings.execute.isEmpty {
+        Terminal.error("reading messages from the terminal; Ctrl-D closes")
+      }
       readInput()
       interactiveEOF = stdinIsTTY && settings.execute.isEmpty
     }
@@ -101,14 +104,20 @@ final class Session: @unchecked Sendable {
       }
     }
     if settings.showPingPong {
-      client.onPing = { data in Terminal.error("received ping (\(data.count) bytes): \(Terminal.escape(data))") }
-      client.onPong = { data in Terminal.error("received pong (\(data.count) bytes): \(Terminal.escape(data))") }
+      client.onPing = { data in
+        Terminal.error("received ping (\(data.count) bytes): \(Terminal.escape(data))")
+      }
+      client.onPong = { data in
+        Terminal.error("received pong (\(data.count) bytes): \(Terminal.escape(data))")
+      }
     }
     if settings.verbose {
       client.onRequest = { lines in for l in lines { Terminal.writeStderr("> \(l)\n") } }
       client.onResponseHead = { head in
         Terminal.writeStderr("< \(Terminal.escape(head.startLine))\n")
-        for h in head.headers { Terminal.writeStderr("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))\n") }
+        for h in head.headers {
+          Terminal.writeStderr("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))\n")
+        }
       }
       client.onFrame = { trace in Terminal.writeStderr(Self.describe(trace) + "\n") }
     }
@@ -122,8 +131,11 @@ final class Session: @unchecked Sendable {
     let more = t.header.payloadLength > UInt64(t.preview.count) ? "…" : ""
     var preview: String
     if t.header.opcode == .close && t.preview.count >= 2 {
-      preview = "code \(UInt16(t.preview[0]) << 8 | UInt16(t.preview[1])) \"\(Terminal.escape(t.preview[2...]))\(more)\""
-    } else if t.header.opcode == .binary || (t.header.opcode == .continuation && !UTF8Validator.isValid(t.preview)) {
+      preview =
+        "code \(UInt16(t.preview[0]) << 8 | UInt16(t.preview[1])) \"\(Terminal.escape(t.preview[2...]))\(more)\""
+    } else if t.header.opcode == .binary
+      || (t.header.opcode == .continuation && !UTF8Validator.isValid(t.preview))
+    {
       preview = Terminal.hexPreview(t.preview) + (more.isEmpty ? "" : " …")
     } else {
       preview = "\"\(Terminal.escape(t.preview))\(more)\""
@@ -154,7 +166,8 @@ final class Session: @unchecked Sendable {
       onOversized: { [self] size in
         lineNumber += 1
         Terminal.error(
-          "input message \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent")
+          "input message \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent"
+        )
       })
     if case .failed(let message) = outcome {
       localError = message
@@ -225,7 +238,8 @@ final class Session: @unchecked Sendable {
     switch received.code {
     case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
     case let code?:
-      Terminal.error("server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      Terminal.error(
+        "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
       return ExitStatus.peerClosed
     }
   }

@@ -65,9 +65,13 @@ struct Settings {
     }
 
     guard let maxSize = Self.parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
-      throw ValidationError("invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
+      throw ValidationError(
+        "invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
     }
-    for (name, value) in [("--connect-timeout", command.network.connectTimeout), ("--close-timeout", command.network.closeTimeout)]
+    for (name, value) in [
+      ("--connect-timeout", command.network.connectTimeout),
+      ("--close-timeout", command.network.closeTimeout),
+    ]
     where !(value > 0 && value <= 86_400) {
       throw ValidationError("\(name) must be a number of seconds above 0")
     }
@@ -83,7 +87,8 @@ struct Settings {
         "--close-code \(command.session.closeCode) may not be sent (use 1000–1003, 1007–1014 or 3000–4999)")
     }
     guard command.session.closeReason.utf8.count <= 123 else {
-      throw ValidationError("--close-reason is \(command.session.closeReason.utf8.count) bytes; a Close frame holds at most 123")
+      throw ValidationError(
+        "--close-reason is \(command.session.closeReason.utf8.count) bytes; a Close frame holds at most 123")
     }
     for message in command.sending.execute where message.utf8.count > maxSize {
       throw ValidationError("an -x message is larger than --max-message-size")

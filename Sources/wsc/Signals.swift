@@ -1,9 +1,10 @@
+import WebSocketClient
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import WebSocketClient
 
 /// Process-wide signal setup (DESIGN.md §2 rule 4, §4).
 enum StandardStreams {

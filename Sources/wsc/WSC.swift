@@ -10,7 +10,9 @@ import WebSocketProtocol
 
 /// Handshake options: what the opening request asks for.
 struct HandshakeOptions: ParsableArguments {
-  @Option(name: [.customShort("H"), .long], help: ArgumentHelp("Add a request header (repeatable).", valueName: "Name: value"))
+  @Option(
+    name: [.customShort("H"), .long],
+    help: ArgumentHelp("Add a request header (repeatable).", valueName: "Name: value"))
   var header: [String] = []
 
   @Option(name: [.short, .long], help: "Origin header value.")
@@ -33,7 +35,8 @@ struct HandshakeOptions: ParsableArguments {
 
 /// Network options: timeouts.
 struct NetworkOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Seconds allowed for DNS, TCP and the opening handshake together.", valueName: "s"))
+  @Option(
+    help: ArgumentHelp("Seconds allowed for DNS, TCP and the opening handshake together.", valueName: "s"))
   var connectTimeout: Double = 10
 
   @Option(help: ArgumentHelp("Seconds to wait for the server's Close after ours.", valueName: "s"))
@@ -57,7 +60,9 @@ struct SendingOptions: ParsableArguments {
   @Flag(name: [.short, .long], help: "Send each input line as a binary message.")
   var binary = false
 
-  @Flag(name: [.customShort("0"), .customLong("null")], help: "Input and output messages are separated by NUL, not newline.")
+  @Flag(
+    name: [.customShort("0"), .customLong("null")],
+    help: "Input and output messages are separated by NUL, not newline.")
   var null = false
 
   @Option(help: ArgumentHelp("End the wait once N messages have arrived.", valueName: "N"))
@@ -75,13 +80,15 @@ struct ReceivingOptions: ParsableArguments {
   @Flag(help: "Print binary messages as base64 lines.")
   var base64 = false
 
-  @Flag(help: "Answer every message with the same message and type; ignore stdin; stay until the server closes.")
+  @Flag(
+    help: "Answer every message with the same message and type; ignore stdin; stay until the server closes.")
   var echo = false
 }
 
 /// Closing.
 struct SessionOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Close code to send at the end (1000–1003, 1007–1014, 3000–4999).", valueName: "code"))
+  @Option(
+    help: ArgumentHelp("Close code to send at the end (1000–1003, 1007–1014, 3000–4999).", valueName: "code"))
   var closeCode: Int = 1000
 
   @Option(help: ArgumentHelp("Close reason to send at the end (at most 123 bytes).", valueName: "text"))
@@ -112,7 +119,9 @@ struct WSC: ParsableCommand {
   @Argument(help: "The WebSocket URL.")
   var url: String?
 
-  @Option(name: [.short, .customLong("connect")], help: ArgumentHelp("The WebSocket URL (as -c in wscat).", valueName: "url"))
+  @Option(
+    name: [.short, .customLong("connect")],
+    help: ArgumentHelp("The WebSocket URL (as -c in wscat).", valueName: "url"))
   var connectURL: String?
 
   @OptionGroup(title: "Handshake") var handshake: HandshakeOptions

