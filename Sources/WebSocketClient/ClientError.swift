@@ -43,6 +43,17 @@ public struct CloseResult: Sendable {
   /// Whether the WebSocket was ever open (the handshake succeeded).
   public var wasOpen: Bool
 
+  public init(
+    received: CloseFrame? = nil, sent: CloseFrame? = nil, initiatedLocally: Bool = false,
+    error: WebSocketClientError? = nil, wasOpen: Bool
+  ) {
+    self.received = received
+    self.sent = sent
+    self.initiatedLocally = initiatedLocally
+    self.error = error
+    self.wasOpen = wasOpen
+  }
+
   /// The close code as a browser reports it (`CloseEvent.code`): the peer's code, 1005
   /// when its Close had none, 1006 when there was no closing handshake.
   public var code: UInt16 {

@@ -76,7 +76,17 @@ public final class WebSocketClient: @unchecked Sendable {
 
   // Shared state, guarded by `lock`.
   private let lock = ConditionLock()
-  private var queue: [Command] = []
+  private struct Entry {
+    var command: Command
+    var bytes: Int
+    /// Queued by a hook on the I/O thread (an echo reply): such bytes pause reading when
+    /// they pile up, so a peer that sends without reading cannot grow them without bound.
+    var fromIOThread: Bool
+  }
+
+  private var queue: [Entry] = []
+  /// Bytes of `queue` entries queued from the I/O thread.
+  private var replyBytes = 0
   private var queueHead = 0
   private var queuedBytes = 0
   private var acceptingCommands = true
@@ -94,8 +104,9 @@ public final class WebSocketClient: @unchecked Sendable {
     self.configuration = configuration
     self.handshake = try ClientHandshake(options: configuration.handshake)
     var fds: [Int32] = [-1, -1]
-    if pipe(&fds) != 0 { fatalError("pipe: \(errnoText(errno))") }
-    for fd in fds {
+    // Without the pipe (EMFILE) `connect()` reports a local error instead of starting.
+    if pipe(&fds) != 0 { fds = [-1, -1] }
+    for fd in fds where fd >= 0 {
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
       _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
@@ -113,6 +124,16 @@ public final class WebSocketClient: @unchecked Sendable {
 
   /// Starts the I/O thread, which connects and runs the connection.
   public func connect() {
+    if wakeFD < 0 {
+      let result = CloseResult(error: .local("cannot create a pipe: \(errnoText(errno))"), wasOpen: false)
+      lock.withLock {
+        finalResult = result
+        acceptingCommands = false
+      }
+      onError?(result.error!)
+      onClose?(result)
+      return
+    }
     startThread { [self] in
       lock.withLock { ioThread = pthread_self() }
       let result = run()
@@ -177,12 +198,8 @@ public final class WebSocketClient: @unchecked Sendable {
   {
     lock.withLock {
       guard acceptingCommands else { return }
-      if discardQueued {
-        queue.removeAll()
-        queueHead = 0
-        queuedBytes = 0
-      }
-      queue.append(.close(code, reason))
+      if discardQueued { clearQueueLocked() }
+      queue.append(Entry(command: .close(code, reason), bytes: 0, fromIOThread: false))
       acceptingCommands = false
       wakeLocked()
       lock.broadcast()
@@ -215,8 +232,9 @@ public final class WebSocketClient: @unchecked Sendable {
         lock.wait()
       }
       guard acceptingCommands else { return false }
-      queue.append(command)
+      queue.append(Entry(command: command, bytes: bytes, fromIOThread: onIOThread))
       queuedBytes += bytes
+      if onIOThread { replyBytes += bytes }
       wakeLocked()
       return true
     }
@@ -427,7 +445,9 @@ public final class WebSocketClient: @unchecked Sendable {
       }
 
       // Wait.
-      let reading = connection.outgoingCount < highWater || connection.state != .open
+      // Back-pressure: while the server is not reading what we owe it (echo replies,
+      // pongs), stop reading what it sends (CHECKLIST K3).
+      let reading = pendingReplyBytes < highWater || connection.state != .open
       var events: Int16 = 0
       if reading { events |= Int16(POLLIN) }
       if writeBlocked { events |= Int16(POLLOUT) }
@@ -458,7 +478,7 @@ public final class WebSocketClient: @unchecked Sendable {
           case .done(let n):
             readBuffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
             deliver(&connection)
-            if connection.outgoingCount >= highWater { break readLoop }
+            if pendingReplyBytes >= highWater { break readLoop }
           case .wouldBlock:
             onIdle?()
             break readLoop
@@ -494,23 +514,33 @@ public final class WebSocketClient: @unchecked Sendable {
     return result
   }
 
+  /// Replies queued by hooks and not yet encoded. Only these pause reading: pausing for
+  /// our own outgoing stream could deadlock against a server that is blocked writing
+  /// replies to us (it stops reading until we read).
+  private var pendingReplyBytes: Int { lock.withLock { replyBytes } }
+
+  private func clearQueueLocked() {
+    queue.removeAll()
+    queueHead = 0
+    queuedBytes = 0
+    replyBytes = 0
+  }
+
   private func pullCommands(_ connection: inout WebSocketConnection, limit: Int) {
     var batch: [Command] = []
     lock.withLock {
       var bytes = 0
       while queueHead < queue.count && connection.outgoingCount + bytes < limit {
-        let c = queue[queueHead]
+        let entry = queue[queueHead]
         queueHead += 1
-        if case .message(_, let d) = c {
-          bytes += d.count
-          queuedBytes -= d.count
-        }
-        batch.append(c)
+        bytes += entry.bytes
+        queuedBytes -= entry.bytes
+        if entry.fromIOThread { replyBytes -= entry.bytes }
+        batch.append(entry.command)
       }
       if queueHead == queue.count {
         queue.removeAll(keepingCapacity: queue.capacity < 4096)
         queueHead = 0
-        queuedBytes = 0
       } else if queueHead > 1024 && queueHead * 2 > queue.count {
         queue.removeSubrange(0..<queueHead)
         queueHead = 0
@@ -534,9 +564,7 @@ public final class WebSocketClient: @unchecked Sendable {
   private func stopAcceptingCommands() {
     lock.withLock {
       acceptingCommands = false
-      queue.removeAll()
-      queueHead = 0
-      queuedBytes = 0
+      clearQueueLocked()
       lock.broadcast()
     }
   }

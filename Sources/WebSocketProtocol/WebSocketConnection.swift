@@ -19,11 +19,18 @@ public struct WebSocketConnection {
     public var maxFragments: Int
     /// Emit a `.frame` event for every frame sent and received (for `-v`).
     public var traceFrames: Bool
+    /// With more unwritten bytes than this, Pongs wait and only the latest Ping is answered
+    /// (§5.5.3 allows it), so a Ping flood against a peer that does not read stays bounded.
+    public var pongDeferThreshold: Int
 
-    public init(maxMessageSize: Int = 64 << 20, maxFragments: Int = 100_000, traceFrames: Bool = false) {
+    public init(
+      maxMessageSize: Int = 64 << 20, maxFragments: Int = 100_000, traceFrames: Bool = false,
+      pongDeferThreshold: Int = 1 << 20
+    ) {
       self.maxMessageSize = maxMessageSize
       self.maxFragments = maxFragments
       self.traceFrames = traceFrames
+      self.pongDeferThreshold = pongDeferThreshold
     }
   }
 
@@ -54,6 +61,7 @@ public struct WebSocketConnection {
   private var events: [WebSocketEvent] = []
   private var outgoing: [UInt8] = []
   private var outgoingStart = 0
+  private var deferredPong: [UInt8]?
 
   // Incoming message assembly.
   private var messageKind: Message.Kind?
@@ -99,7 +107,14 @@ public struct WebSocketConnection {
     let result = Array(outgoing[outgoingStart...])
     outgoing.removeAll(keepingCapacity: true)
     outgoingStart = 0
+    sendDeferredPong()
     return result
+  }
+
+  private mutating func sendDeferredPong() {
+    guard let payload = deferredPong, outgoingCount <= configuration.pongDeferThreshold else { return }
+    deferredPong = nil
+    if state == .open { try? writeControl(.pong, payload) }
   }
 
   /// Lends the unwritten bytes to `write`, which returns how many it wrote; those are dropped.
@@ -115,6 +130,7 @@ public struct WebSocketConnection {
       outgoing.removeSubrange(0..<outgoingStart)
       outgoingStart = 0
     }
+    sendDeferredPong()
   }
 
   // MARK: Input
@@ -228,7 +244,13 @@ public struct WebSocketConnection {
       let payload = controlBuffer
       events.append(.ping(payload))
       // §5.5.2: answer with identical data, unless we already sent our Close.
-      if state == .open { try? writeControl(.pong, payload) }
+      if state == .open {
+        if outgoingCount > configuration.pongDeferThreshold {
+          deferredPong = payload
+        } else {
+          try? writeControl(.pong, payload)
+        }
+      }
     case .pong:
       events.append(.pong(controlBuffer))
     case .close:

@@ -37,15 +37,14 @@ final class Session: @unchecked Sendable {
   private var opened = false
   private var localError: String?
 
-  init(settings: Settings) {
+  init(settings: Settings) throws {
     self.settings = settings
     var format = OutputWriter.Format()
     format.separator = settings.separator
     format.base64Binary = settings.base64
     format.terminal = Terminal.isTTY(1)
     output = OutputWriter(format: format)
-    // The configuration was already checked by Settings, so this cannot fail.
-    client = try! WebSocketClient(configuration: settings.client)
+    client = try WebSocketClient(configuration: settings.client)
   }
 
   func run() -> Int32 {

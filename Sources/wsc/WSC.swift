@@ -141,7 +141,13 @@ struct WSC: ParsableCommand {
 
   func run() throws {
     let settings = try Settings(command: self)
-    let code = Session(settings: settings).run()
+    let session: Session
+    do {
+      session = try Session(settings: settings)
+    } catch {
+      throw ValidationError("\(error)")
+    }
+    let code = session.run()
     Session.exit(code)
   }
 }
