@@ -390,8 +390,7 @@ public final class WebSocketClient: @unchecked Sendable {
     }
 
     if !leftover.isEmpty {
-      connection.receive(leftover)
-      deliver(&connection)
+      receive(&connection, leftover, count: leftover.count, deliver: deliver)
     }
 
     while true {
@@ -476,8 +475,7 @@ public final class WebSocketClient: @unchecked Sendable {
           let r = readBuffer.withUnsafeMutableBytes { transport.read($0) }
           switch r {
           case .done(let n):
-            readBuffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-            deliver(&connection)
+            receive(&connection, readBuffer, count: n, deliver: deliver)
             if pendingReplyBytes >= highWater { break readLoop }
           case .wouldBlock:
             onIdle?()
@@ -512,6 +510,28 @@ public final class WebSocketClient: @unchecked Sendable {
     if result.received == nil { result.received = connection.receivedClose }
     onIdle?()
     return result
+  }
+
+  /// Feeds `count` bytes of `buffer`, delivering the events of each message before the
+  /// next is parsed, and encoding replies the hooks queued in between, so an answer to a
+  /// message precedes the Close of a protocol error that follows it.
+  private func receive(
+    _ connection: inout WebSocketConnection, _ buffer: [UInt8], count: Int,
+    deliver: (inout WebSocketConnection) -> Void
+  ) {
+    buffer.withUnsafeBytes { raw in
+      var index = 0
+      while true {
+        index += connection.receiveSome(UnsafeRawBufferPointer(rebasing: raw[index..<count]))
+        let hadEvents = connection.hasEvents
+        deliver(&connection)
+        if pendingReplyBytes > 0 && connection.state == .open {
+          pullCommands(&connection, limit: Int.max)
+          deliver(&connection)
+        }
+        if !hadEvents { break }
+      }
+    }
   }
 
   /// Replies queued by hooks and not yet encoded. Only these pause reading: pausing for

@@ -141,27 +141,45 @@ public struct WebSocketConnection {
   /// Feeds bytes received from the network.
   public mutating func receive(_ bytes: UnsafeRawBufferPointer) {
     var index = 0
+    while index < bytes.count && isReading {
+      index += receiveSome(UnsafeRawBufferPointer(rebasing: bytes[index...]))
+    }
+    // A zero-length frame's end is reported after its header, even with no bytes left.
+    if isReading { _ = receiveSome(UnsafeRawBufferPointer(rebasing: bytes[bytes.count...])) }
+  }
+
+  /// Feeds bytes but stops after the first complete message or control frame, and returns
+  /// how many bytes it consumed. An application that answers messages (an echo peer) takes
+  /// the events and queues its reply before feeding the rest, so a reply to a valid
+  /// message goes out before the Close of a protocol error that follows it in the same
+  /// read (Autobahn 3.2, 4.1.3, 5.15: the earlier message is not lost).
+  public mutating func receiveSome(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var index = 0
     while isReading {
       let output: FrameDecoder.Output?
       do {
         output = try decoder.next(bytes, index: &index)
       } catch {
         fail(error)
-        return
+        return index
       }
-      guard let output else { return }
+      guard let output else { return index }
       do {
         switch output {
         case .header(let header): try startFrame(header)
         case .payload(let range, let offset):
           try appendPayload(UnsafeRawBufferPointer(rebasing: bytes[range]), offset: offset)
-        case .frameEnd: try endFrame()
+        case .frameEnd:
+          let before = events.count
+          try endFrame()
+          if events.count > before { return index }
         }
       } catch {
         fail(error)
-        return
+        return index
       }
     }
+    return index
   }
 
   /// Feeds bytes received from the network.
@@ -325,15 +343,15 @@ public struct WebSocketConnection {
     guard canSend else { throw .connectionClosing }
     if continuing != (sendingKind != nil) { throw .fragmentationOrder }
     if continuing && sendingKind != kind { throw .fragmentationOrder }
+    // Validate on a copy: a refused fragment leaves the state untouched, so a message whose
+    // earlier fragments are already on the wire stays open and can only be continued (§5.4).
+    var validator = continuing ? sendValidator : UTF8Validator()
     if kind == .text {
-      if !continuing { sendValidator = UTF8Validator() }
-      guard sendValidator.feed(payload), !fin || sendValidator.isComplete else {
-        sendingKind = nil
-        throw .invalidUTF8
-      }
+      guard validator.feed(payload), !fin || validator.isComplete else { throw .invalidUTF8 }
     }
     let opcode: Opcode = continuing ? .continuation : (kind == .text ? .text : .binary)
     try writeFrame(opcode, payload, fin: fin)
+    sendValidator = validator
     sendingKind = fin ? nil : kind
   }
 
