@@ -18,7 +18,13 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
       case .unsupportedScheme(let s): return "unsupported scheme \"\(s)\" (use ws:// or wss://)"
       case .missingHost: return "the URL has no host"
       case .invalidHost(let h): return "invalid host \"\(h)\""
-      case .invalidPort(let p): return "invalid port \"\(p)\" (1–65535)"
+      case .invalidPort(let p):
+        // Echo only digits: non-numeric "port" text may be a password with an unencoded "/"
+        // ("ws://u:secret/x@h"), which must never reach stderr (credential-leak class).
+        guard !p.isEmpty, p.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+          return "invalid port (1–65535)"
+        }
+        return "invalid port \"\(p)\" (1–65535)"
       case .fragment: return "a WebSocket URL must not have a fragment (\"#\"); write %23 for a literal #"
       case .invalidCharacter(let c): return "invalid character 0x\(String(c, radix: 16)) in the URL"
       case .invalidPercentEncoding: return "invalid percent-encoding in the URL"
