@@ -299,8 +299,7 @@ public final class WebSocketClient: @unchecked Sendable {
       case .done(let n): written += n
       case .wouldBlock(let wantsWrite):
         if let e = waitFor(transport, write: wantsWrite, deadline: deadline) { return .failure(e) }
-      case .eof: return .failure(.connectionLost("connection closed while sending the request"))
-      case .failed(let s): return .failure(.connectionLost(s))
+      case .eof, .failed: return .failure(.handshake(.connectionClosedWhileSending))
       }
     }
     var buffer = [UInt8](repeating: 0, count: 16 * 1024)
@@ -327,8 +326,8 @@ public final class WebSocketClient: @unchecked Sendable {
         }
       case .wouldBlock(let wantsWrite):
         if let e = waitFor(transport, write: wantsWrite, deadline: deadline) { return .failure(e) }
-      case .eof: return .failure(.handshake(hs.receiveEOF()))
-      case .failed(let s): return .failure(.connectionLost(s))
+      // A reset before the response is complete is a failed handshake (F7), not a lost WebSocket.
+      case .eof, .failed: return .failure(.handshake(hs.receiveEOF()))
       }
     }
   }
@@ -441,6 +440,14 @@ public final class WebSocketClient: @unchecked Sendable {
           "waiting for the server's Close (--close-timeout \(formatSeconds(configuration.closeTimeout)))")
         onError?(result.error!)
         break
+      }
+
+      // Commands that arrived while the write buffer was full: take them before sleeping
+      // (their wake-up byte may already have been consumed).
+      if connection.state == .open && connection.outgoingCount < highWater
+        && lock.withLock({ queueHead < queue.count })
+      {
+        continue
       }
 
       // Wait.

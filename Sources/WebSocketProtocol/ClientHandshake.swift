@@ -60,6 +60,8 @@ public struct ClientHandshake: Sendable {
   public enum ResponseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The connection closed before the head was complete.
     case connectionClosed(whileReading: String)
+    /// The connection closed before the whole request was sent.
+    case connectionClosedWhileSending
     case invalidStatusLine(String)
     /// A complete response with a status other than 101.
     case unexpectedStatus(code: Int, reason: String, head: HTTPHeadParser.Head)
@@ -77,6 +79,7 @@ public struct ClientHandshake: Sendable {
     public var description: String {
       switch self {
       case .connectionClosed(let what): return "connection closed while reading \(what)"
+      case .connectionClosedWhileSending: return "connection closed while sending the HTTP request"
       case .invalidStatusLine(let l): return "invalid HTTP status line: \(l)"
       case .unexpectedStatus(let code, let reason, _):
         return "server rejected WebSocket connection: HTTP \(code) \(reason)"

@@ -79,6 +79,7 @@ final class Session: @unchecked Sendable {
       activity.withLock {
         opened = true
         lastActivity = MonotonicClock.now()
+        activity.broadcast()
       }
     }
     client.onMessage = { [self] message in
