@@ -389,7 +389,10 @@ public final class WebSocketClient: @unchecked Sendable {
     }
 
     if !leftover.isEmpty {
+      // Frames that came in the same segment as the 101: deliver them and let the
+      // application flush now, the server may stay silent after them.
       receive(&connection, leftover, count: leftover.count, deliver: deliver)
+      onIdle?()
     }
 
     while true {
