@@ -226,3 +226,32 @@ def send_messages(msgs: list[str | bytes], *, close_code: int | None = 1000, the
             await ws.close(close_code)
 
     return handler
+
+
+def stream_until_close(interval: float = 0.001, limit: int = 20_000, burst: int = 0) -> Handler:
+    """Send ``burst`` numbered text messages at once, then one every ``interval`` seconds,
+    and stop the moment the
+    client's Close arrives (as many real servers do). ``rec.messages`` records what was
+    sent successfully, i.e. everything that precedes our Close frame on the wire."""
+
+    async def handler(ws: ServerConnection, rec: RefConn) -> None:
+        async def reader() -> None:
+            async for msg in ws:
+                pass
+
+        reading = asyncio.ensure_future(reader())
+        try:
+            for i in range(limit):
+                if reading.done():
+                    break
+                try:
+                    await ws.send(f"n{i}")
+                except websockets.exceptions.ConnectionClosed:
+                    break
+                rec.messages.append(f"n{i}")
+                if i >= burst:
+                    await asyncio.sleep(interval)
+        finally:
+            await reading
+
+    return handler
