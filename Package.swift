@@ -14,7 +14,12 @@ let package = Package(
   ],
   targets: [
     .target(name: "WebSocketProtocol"),
-    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol"]),
+    .systemLibrary(
+      name: "COpenSSL",
+      pkgConfig: "openssl",
+      providers: [.apt(["libssl-dev"])]
+    ),
+    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL"]),
     .executableTarget(
       name: "wsc",
       dependencies: [

@@ -19,6 +19,9 @@ protocol Transport: AnyObject {
   var fileDescriptor: Int32 { get }
   func read(_ buffer: UnsafeMutableRawBufferPointer) -> IOResult
   func write(_ buffer: UnsafeRawBufferPointer) -> IOResult
+  /// Input already read from the socket but not yet returned (TLS records), which `poll()`
+  /// cannot report.
+  var hasBufferedInput: Bool { get }
   /// Closes the socket.
   func close()
 }
@@ -34,6 +37,8 @@ final class SocketTransport: Transport {
   private var closed = false
 
   init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
+  var hasBufferedInput: Bool { false }
 
   deinit { close() }
 

@@ -29,11 +29,15 @@ public final class WebSocketClient: @unchecked Sendable {
     public var traceFrames: Bool
     /// Bytes of queued messages above which `send` blocks.
     public var sendQueueLimit: Int
+    /// TLS settings for wss:// URIs.
+    public var tls: TLSOptions
 
     public init(
       handshake: ClientHandshake.Options, connectTimeout: Double = 10, closeTimeout: Double = 2,
-      maxMessageSize: Int = 64 << 20, traceFrames: Bool = false, sendQueueLimit: Int = 4 << 20
+      maxMessageSize: Int = 64 << 20, traceFrames: Bool = false, sendQueueLimit: Int = 4 << 20,
+      tls: TLSOptions = TLSOptions()
     ) {
+      self.tls = tls
       self.handshake = handshake
       self.connectTimeout = connectTimeout
       self.closeTimeout = closeTimeout
@@ -61,6 +65,8 @@ public final class WebSocketClient: @unchecked Sendable {
   public var onRequest: (([String]) -> Void)?
   /// The response head, as received (for `-v`).
   public var onResponseHead: ((HTTPHeadParser.Head) -> Void)?
+  /// The TLS session, once its handshake succeeded (for `-v`).
+  public var onTLSSession: ((TLSSessionInfo) -> Void)?
   /// Each frame in and out, when `traceFrames` is set.
   public var onFrame: ((FrameTrace) -> Void)?
 
@@ -266,7 +272,31 @@ public final class WebSocketClient: @unchecked Sendable {
       onError?(result.error!)
       return result
     }
-    let transport = SocketTransport(fileDescriptor: fd)
+    let transport: Transport
+    if uri.secure {
+      // RFC 6455 §4.1 step 5: TLS first; no HTTP byte goes out before verification succeeds.
+      let tls: TLSTransport
+      do throws(WebSocketClientError) {
+        tls = try TLSTransport(
+          fileDescriptor: fd, host: uri.host, isIPLiteral: uri.isIPv6Literal || Self.isIPv4(uri.host),
+          options: configuration.tls)
+      } catch {
+        _ = Glibc.close(fd)
+        result.error = error
+        onError?(error)
+        return result
+      }
+      if let error = tls.handshake(wait: { write in waitFor(tls, write: write, deadline: deadline) }) {
+        tls.close()
+        result.error = error
+        onError?(error)
+        return result
+      }
+      onTLSSession?(tls.sessionInfo)
+      transport = tls
+    } else {
+      transport = SocketTransport(fileDescriptor: fd)
+    }
     defer { transport.close() }
 
     let opened: (ClientHandshake.Response, [UInt8])
@@ -326,8 +356,12 @@ public final class WebSocketClient: @unchecked Sendable {
         }
       case .wouldBlock(let wantsWrite):
         if let e = waitFor(transport, write: wantsWrite, deadline: deadline) { return .failure(e) }
-      // A reset before the response is complete is a failed handshake (F7), not a lost WebSocket.
-      case .eof, .failed: return .failure(.handshake(hs.receiveEOF()))
+      // A reset before the response is complete is a failed handshake (F7), not a lost
+      // WebSocket; a TLS alert here (TLS 1.3 asks for client certificates after its
+      // handshake) is a TLS failure.
+      case .eof: return .failure(.handshake(hs.receiveEOF()))
+      case .failed(let s):
+        return .failure(transport is TLSTransport ? .tls(s) : .handshake(hs.receiveEOF()))
       }
     }
   }
@@ -346,6 +380,13 @@ public final class WebSocketClient: @unchecked Sendable {
       if r > 0 && fds[0].revents != 0 { return nil }
       if fds[1].revents != 0 { drainWake() }
     }
+  }
+
+  /// Dotted-quad IPv4 literal (no SNI, and the certificate is checked for an IP SAN).
+  static func isIPv4(_ host: String) -> Bool {
+    let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4
+      && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) && Int(p)! <= 255 }
   }
 
   private func drainWake() {
@@ -367,6 +408,7 @@ public final class WebSocketClient: @unchecked Sendable {
     var lingerDeadline: Double? = nil  // closing handshake done or failed: waiting for TCP to end
     var transportError: WebSocketClientError? = nil
     var sawEOF = false
+    var readWantsWrite = false  // TLS: SSL_read needs the socket writable first
 
     func deliver(_ connection: inout WebSocketConnection) {
       guard connection.hasEvents else { return }
@@ -412,6 +454,7 @@ public final class WebSocketClient: @unchecked Sendable {
 
       // Write what we can.
       var writeBlocked = false
+      var writeWantsRead = false
       while connection.outgoingCount > 0 && transportError == nil {
         var outcome: IOResult = .done(0)
         connection.withOutgoing { bytes in
@@ -421,7 +464,9 @@ public final class WebSocketClient: @unchecked Sendable {
         }
         switch outcome {
         case .done: continue
-        case .wouldBlock: writeBlocked = true
+        case .wouldBlock(let wantsWrite):
+          writeBlocked = true
+          writeWantsRead = !wantsWrite
         case .eof: transportError = .connectionLost("the server closed the connection")
         case .failed(let s): transportError = .connectionLost(s)
         }
@@ -458,8 +503,8 @@ public final class WebSocketClient: @unchecked Sendable {
       // pongs), stop reading what it sends (CHECKLIST K3).
       let reading = pendingReplyBytes < highWater || connection.state != .open
       var events: Int16 = 0
-      if reading { events |= Int16(POLLIN) }
-      if writeBlocked { events |= Int16(POLLOUT) }
+      if reading || writeWantsRead { events |= Int16(POLLIN) }
+      if (writeBlocked && !writeWantsRead) || readWantsWrite { events |= Int16(POLLOUT) }
       var fds = [
         pollfd(fd: transport.fileDescriptor, events: events, revents: 0),
         pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
@@ -469,6 +514,7 @@ public final class WebSocketClient: @unchecked Sendable {
         let ms = Int32(max(0, min((d - now) * 1000, 86_400_000)).rounded(.up))
         timeout = timeout < 0 ? ms : min(timeout, ms)
       }
+      if reading && transport.hasBufferedInput { timeout = 0 }
       let ready = poll(&fds, 2, timeout)
       if ready < 0 {
         if errno == EINTR { continue }
@@ -477,7 +523,11 @@ public final class WebSocketClient: @unchecked Sendable {
       }
       if fds[1].revents != 0 { drainWake() }
       let revents = fds[0].revents
-      if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+      let retryRead = readWantsWrite && revents & Int16(POLLOUT) != 0
+      readWantsWrite = false
+      if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || (reading && transport.hasBufferedInput)
+        || retryRead
+      {
         // Read until the socket is empty, then let the application flush.
         var reads = 0
         readLoop: while reads < 64 {
@@ -487,7 +537,8 @@ public final class WebSocketClient: @unchecked Sendable {
           case .done(let n):
             receive(&connection, readBuffer, count: n, deliver: deliver)
             if pendingReplyBytes >= highWater { break readLoop }
-          case .wouldBlock:
+          case .wouldBlock(let wantsWrite):
+            readWantsWrite = wantsWrite
             onIdle?()
             break readLoop
           case .eof:

@@ -120,6 +120,17 @@ final class Session: @unchecked Sendable {
         }
       }
       client.onFrame = { trace in Terminal.writeStderr(Self.describe(trace) + "\n") }
+      client.onTLSSession = { info in
+        var line = "* TLS: \(info.version), cipher \(info.cipher)"
+        if let alpn = info.alpn { line += ", ALPN \(Terminal.escape(alpn))" }
+        Terminal.writeStderr(line + "\n")
+        if let subject = info.peerSubject {
+          Terminal.writeStderr("* server certificate: subject \(Terminal.escape(subject))\n")
+        }
+        if let issuer = info.peerIssuer {
+          Terminal.writeStderr("* server certificate: issuer \(Terminal.escape(issuer))\n")
+        }
+      }
     }
   }
 

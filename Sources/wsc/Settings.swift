@@ -30,8 +30,11 @@ struct Settings {
     } catch {
       throw ValidationError("invalid URL: \(error.description)")
     }
-    if uri.secure {
-      throw ValidationError("wss:// is not supported yet by this build of wsc")
+    if command.tls.passphrase != nil && command.tls.passphrasePrompt {
+      throw ValidationError("give --passphrase once")
+    }
+    if command.tls.key != nil && command.tls.cert == nil {
+      throw ValidationError("--key needs --cert")
     }
 
     var headers: [(name: String, value: String)] = []
@@ -97,7 +100,10 @@ struct Settings {
     client = WebSocketClient.Configuration(
       handshake: options, connectTimeout: command.network.connectTimeout,
       closeTimeout: command.network.closeTimeout, maxMessageSize: maxSize,
-      traceFrames: command.session.verbose)
+      traceFrames: command.session.verbose,
+      tls: TLSOptions(
+        verifyPeer: !command.tls.noCheck, caFile: command.tls.ca, certificateFile: command.tls.cert,
+        keyFile: command.tls.key, passphrase: command.tls.passphrase))
     execute = command.sending.execute
     self.wait = wait
     count = command.sending.count

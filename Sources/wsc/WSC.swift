@@ -33,6 +33,33 @@ struct HandshakeOptions: ParsableArguments {
   var protocolVersion: Int = 13
 }
 
+/// TLS options for wss:// (DESIGN.md §6).
+struct TLSFlags: ParsableArguments {
+  @Option(
+    name: [.customLong("ca"), .customLong("cacert")],
+    help: ArgumentHelp("Trust this CA file (PEM) instead of the system store.", valueName: "file"))
+  var ca: String?
+
+  @Option(help: ArgumentHelp("Client certificate (PEM) for servers that ask for one.", valueName: "file"))
+  var cert: String?
+
+  @Option(help: ArgumentHelp("Private key (PEM) of the client certificate.", valueName: "file"))
+  var key: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Passphrase of an encrypted --key; without a value, wsc asks on the terminal.", valueName: "pw"))
+  var passphrase: String?
+
+  @Flag(name: .customLong("passphrase-prompt"), help: .hidden)
+  var passphrasePrompt = false
+
+  @Flag(
+    name: [.customShort("n"), .customLong("no-check"), .customShort("k"), .customLong("insecure")],
+    help: "Do not verify the server's certificate (insecure; prints a warning).")
+  var noCheck = false
+}
+
 /// Network options: timeouts.
 struct NetworkOptions: ParsableArguments {
   @Option(
@@ -125,6 +152,7 @@ struct WSC: ParsableCommand {
   var connectURL: String?
 
   @OptionGroup(title: "Handshake") var handshake: HandshakeOptions
+  @OptionGroup(title: "TLS") var tls: TLSFlags
   @OptionGroup(title: "Network") var network: NetworkOptions
   @OptionGroup(title: "Sending") var sending: SendingOptions
   @OptionGroup(title: "Receiving") var receiving: ReceivingOptions
@@ -132,7 +160,32 @@ struct WSC: ParsableCommand {
 
   static func main() {
     StandardStreams.prepare()
-    Self.main(nil)
+    Self.main(Self.rewritingBarePassphrase(Array(CommandLine.arguments.dropFirst())))
+  }
+
+  /// `--passphrase` may stand without a value (wscat's `--passphrase [pw]`): when the next
+  /// argument is missing, another option or the URL, ask on the terminal instead.
+  static func rewritingBarePassphrase(_ arguments: [String]) -> [String] {
+    var out: [String] = []
+    var i = 0
+    while i < arguments.count {
+      let a = arguments[i]
+      if a == "--" {
+        out += arguments[i...]
+        break
+      }
+      if a == "--passphrase" {
+        let next = i + 1 < arguments.count ? arguments[i + 1] : nil
+        if next == nil || next!.hasPrefix("-") || next!.contains("://") {
+          out.append("--passphrase-prompt")
+          i += 1
+          continue
+        }
+      }
+      out.append(a)
+      i += 1
+    }
+    return out
   }
 
   func validate() throws {
@@ -140,7 +193,17 @@ struct WSC: ParsableCommand {
   }
 
   func run() throws {
-    let settings = try Settings(command: self)
+    var settings = try Settings(command: self)
+    if tls.passphrasePrompt {
+      guard let passphrase = Passphrase.read(prompt: "Passphrase for \(tls.key ?? tls.cert ?? "the key"): ")
+      else {
+        throw ValidationError("--passphrase without a value needs a terminal to ask on")
+      }
+      settings.client.tls.passphrase = passphrase
+    }
+    if !settings.client.tls.verifyPeer && settings.client.handshake.uri.secure {
+      Terminal.error("warning: --no-check: the server's certificate is not verified (insecure)")
+    }
     let session: Session
     do {
       session = try Session(settings: settings)
