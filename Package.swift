@@ -14,12 +14,14 @@ let package = Package(
   ],
   targets: [
     .target(name: "WebSocketProtocol"),
+    .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
     .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol"]),
     .executableTarget(
       name: "wsc",
       dependencies: [
         "WebSocketClient",
         "WebSocketProtocol",
+        "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
