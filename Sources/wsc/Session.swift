@@ -37,6 +37,11 @@ final class Session: @unchecked Sendable {
   private var opened = false
   private var localError: String?
 
+  /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
+  /// true when it did) and terminal resizes.
+  var onInterrupt: ((Int32) -> Bool)?
+  var onWindowChange: (() -> Void)?
+
   init(settings: Settings) throws {
     self.settings = settings
     var format = OutputWriter.Format()
@@ -49,6 +54,7 @@ final class Session: @unchecked Sendable {
 
   func run() -> Int32 {
     Signals.install(session: self)
+    if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     installHooks()
     client.connect()
     for message in settings.execute { client.send(.text, Array(message.utf8)) }
@@ -71,6 +77,13 @@ final class Session: @unchecked Sendable {
     let result = client.waitForClose()
     output.flush()
     return exitCode(result)
+  }
+
+  /// DESIGN.md §4: the prompt when stdin and stdout are terminals, unless `-x` makes this a
+  /// one-shot run (with `-w -1` the prompt follows the preamble). Echo mode ignores stdin.
+  static func isInteractive(_ settings: Settings) -> Bool {
+    Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo
+      && (settings.execute.isEmpty || settings.wait < 0)
   }
 
   private func installHooks() {
@@ -196,7 +209,7 @@ final class Session: @unchecked Sendable {
     client.close(code: settings.closeCode, reason: settings.closeReason)
   }
 
-  private func exitCode(_ result: CloseResult) -> Int32 {
+  func exitCode(_ result: CloseResult) -> Int32 {
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):
@@ -264,6 +277,7 @@ final class Session: @unchecked Sendable {
 
   /// First SIGINT/SIGTERM: best-effort Close 1000, then exit 128+signal.
   func interrupted(signal: Int32) {
+    if let onInterrupt, onInterrupt(signal) { return }
     let code = 128 + signal
     let isOpen = activity.withLock { opened && !ended }
     if isOpen {
@@ -274,7 +288,10 @@ final class Session: @unchecked Sendable {
     Session.exit(code)
   }
 
+  func windowChanged() { onWindowChange?() }
+
   static func exit(_ code: Int32) -> Never {
+    TerminalState.restore()
     Glibc._exit(code)
   }
 }
