@@ -44,6 +44,7 @@ class Term:
                 str(wsc_binary()), *map(str, args)]
         command = f"{shlex.join(argv)}; echo EXIT=$? > {shlex.quote(str(self.exit_file))}; sleep 60"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(width), "-y", str(height), command)
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
 
     def tmux(self, *args: str, input: bytes | None = None) -> str:
         r = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True, timeout=10, input=input)
@@ -75,6 +76,8 @@ class Term:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=10)
+        if self.socket_path:  # tmux leaves its socket file behind
+            Path(self.socket_path).unlink(missing_ok=True)
 
 
 @pytest.fixture
