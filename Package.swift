@@ -19,12 +19,14 @@ let package = Package(
       pkgConfig: "openssl",
       providers: [.apt(["libssl-dev"])]
     ),
+    .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
     .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL"]),
     .executableTarget(
       name: "wsc",
       dependencies: [
         "WebSocketClient",
         "WebSocketProtocol",
+        "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

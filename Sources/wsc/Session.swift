@@ -37,6 +37,11 @@ final class Session: @unchecked Sendable {
   private var opened = false
   private var localError: String?
 
+  /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
+  /// true when it did) and terminal resizes.
+  var onInterrupt: ((Int32) -> Bool)?
+  var onWindowChange: (() -> Void)?
+
   init(settings: Settings) throws {
     self.settings = settings
     var format = OutputWriter.Format()
@@ -49,6 +54,7 @@ final class Session: @unchecked Sendable {
 
   func run() -> Int32 {
     Signals.install(session: self)
+    if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     installHooks()
     client.connect()
     for message in settings.execute { client.send(.text, Array(message.utf8)) }
@@ -71,6 +77,13 @@ final class Session: @unchecked Sendable {
     let result = client.waitForClose()
     output.flush()
     return exitCode(result)
+  }
+
+  /// DESIGN.md §4: the prompt when stdin and stdout are terminals, unless `-x` makes this a
+  /// one-shot run (with `-w -1` the prompt follows the preamble). Echo mode ignores stdin.
+  static func isInteractive(_ settings: Settings) -> Bool {
+    Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo
+      && (settings.execute.isEmpty || settings.wait < 0)
   }
 
   private func installHooks() {
@@ -121,17 +134,23 @@ final class Session: @unchecked Sendable {
       }
       client.onFrame = { trace in Terminal.writeStderr(Self.describe(trace) + "\n") }
       client.onTLSSession = { info in
-        var line = "* TLS: \(info.version), cipher \(info.cipher)"
-        if let alpn = info.alpn { line += ", ALPN \(Terminal.escape(alpn))" }
-        Terminal.writeStderr(line + "\n")
-        if let subject = info.peerSubject {
-          Terminal.writeStderr("* server certificate: subject \(Terminal.escape(subject))\n")
-        }
-        if let issuer = info.peerIssuer {
-          Terminal.writeStderr("* server certificate: issuer \(Terminal.escape(issuer))\n")
-        }
+        for line in Self.describe(info) { Terminal.writeStderr(line + "\n") }
       }
     }
+  }
+
+  /// The `-v` lines for a TLS session: version, cipher, ALPN, the server certificate.
+  static func describe(_ info: TLSSessionInfo) -> [String] {
+    var line = "* TLS: \(info.version), cipher \(info.cipher)"
+    if let alpn = info.alpn { line += ", ALPN \(Terminal.escape(alpn))" }
+    var lines = [line]
+    if let subject = info.peerSubject {
+      lines.append("* server certificate: subject \(Terminal.escape(subject))")
+    }
+    if let issuer = info.peerIssuer {
+      lines.append("* server certificate: issuer \(Terminal.escape(issuer))")
+    }
+    return lines
   }
 
   /// One `-v` line: direction, opcode, flags, length and an escaped preview.
@@ -207,7 +226,7 @@ final class Session: @unchecked Sendable {
     client.close(code: settings.closeCode, reason: settings.closeReason)
   }
 
-  private func exitCode(_ result: CloseResult) -> Int32 {
+  func exitCode(_ result: CloseResult) -> Int32 {
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):
@@ -275,6 +294,7 @@ final class Session: @unchecked Sendable {
 
   /// First SIGINT/SIGTERM: best-effort Close 1000, then exit 128+signal.
   func interrupted(signal: Int32) {
+    if let onInterrupt, onInterrupt(signal) { return }
     let code = 128 + signal
     let isOpen = activity.withLock { opened && !ended }
     if isOpen {
@@ -285,7 +305,10 @@ final class Session: @unchecked Sendable {
     Session.exit(code)
   }
 
+  func windowChanged() { onWindowChange?() }
+
   static func exit(_ code: Int32) -> Never {
+    TerminalState.restore()
     Glibc._exit(code)
   }
 }

@@ -16,6 +16,7 @@ struct Settings {
   var verbose: Bool
   var closeCode: UInt16
   var closeReason: String
+  var prompt: InteractiveOptions
 
   init(command: WSC) throws {
     guard let text = command.url ?? command.connectURL else {
@@ -115,6 +116,7 @@ struct Settings {
     verbose = command.session.verbose
     closeCode = code
     closeReason = command.session.closeReason
+    prompt = command.interactive
   }
 
   /// Parses "65536", "64K", "16M", "1G" (binary multiples).

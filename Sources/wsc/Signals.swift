@@ -40,7 +40,7 @@ enum Signals {
     installed = true
     var set = sigset_t()
     sigemptyset(&set)
-    for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+    for s in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&set, s) }
     // Block them here, before any other thread starts, so every thread inherits the mask.
     pthread_sigmask(SIG_BLOCK, &set, nil)
     let signals = set
@@ -50,8 +50,12 @@ enum Signals {
       while true {
         var received: Int32 = 0
         guard sigwait(&waitSet, &received) == 0 else { continue }
+        if received == SIGWINCH {
+          session.windowChanged()
+          continue
+        }
         count += 1
-        if count > 1 { _exit(128 + received) }
+        if count > 1 { Session.exit(128 + received) }
         let sig = received
         startThread { session.interrupted(signal: sig) }
       }

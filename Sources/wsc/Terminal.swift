@@ -13,9 +13,10 @@ enum Terminal {
   static func escape<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     var out = ""
     out.reserveCapacity(bytes.count)
-    var decoder = UTF8()
     var pending = Array(bytes)[...]
     while !pending.isEmpty {
+      // A fresh decoder per scalar: UTF8() buffers bytes it read ahead from the iterator.
+      var decoder = UTF8()
       var it = pending.makeIterator()
       switch decoder.decode(&it) {
       case .scalarValue(let s):
@@ -31,7 +32,6 @@ enum Terminal {
         // Show the first byte of the bad sequence raw and resynchronise after it.
         out += hex(UInt32(pending.first!))
         pending = pending.dropFirst()
-        decoder = UTF8()
       case .emptyInput:
         pending = []
       }

@@ -157,6 +157,7 @@ struct WSC: ParsableCommand {
   @OptionGroup(title: "Sending") var sending: SendingOptions
   @OptionGroup(title: "Receiving") var receiving: ReceivingOptions
   @OptionGroup(title: "Session") var session: SessionOptions
+  @OptionGroup(title: "Interactive") var interactive: InteractiveOptions
 
   static func main() {
     StandardStreams.prepare()

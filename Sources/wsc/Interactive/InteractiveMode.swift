@@ -1,0 +1,157 @@
+import WebSocketClient
+import WebSocketProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The interactive session (stdin and stdout are terminals): the prompt loop reads, edits
+/// and sends; everything the connection reports arrives through the client's hooks on the
+/// I/O thread and is queued for the main thread to print above the prompt.
+final class InteractiveMode: @unchecked Sendable {
+  private let session: Session
+  private let settings: Settings
+  private let client: WebSocketClient
+  private let display: Display
+
+  /// Pings sent with /ping, oldest first, to time the round trip when the Pong arrives.
+  private let pingLock = ConditionLock()
+  private var pendingPings: [(data: [UInt8], sentAt: Double)] = []
+
+  init(session: Session) {
+    self.session = session
+    settings = session.settings
+    client = session.client
+    display = Display(colored: session.settings.prompt.colored)
+  }
+
+  func run() -> Int32 {
+    TerminalState.save()
+    let history = PromptHistory(path: settings.prompt.noHistory ? nil : PromptHistory.defaultPath())
+    guard let prompt = Prompt(display: display, history: history) else {
+      Terminal.error("cannot start the line editor on this terminal")
+      return ExitStatus.localIO
+    }
+    session.onInterrupt = { [display] signal in
+      display.post(event: .interrupt(signal))
+      return true
+    }
+    session.onWindowChange = { [display] in display.post(event: .resize) }
+    installHooks()
+    client.connect()
+    for message in settings.execute { client.send(.text, Array(message.utf8)) }
+
+    var interruptedBy: Int32?
+    loop: while true {
+      switch prompt.readLine() {
+      case .line(let text):
+        history?.add(text)
+        if !perform(PromptInput.parse(text)) {
+          client.close(code: CloseCode.normalClosure)
+          break loop
+        }
+      case .endOfInput:
+        client.close(code: settings.closeCode, reason: settings.closeReason)
+        break loop
+      case .interrupted(let signal):
+        interruptedBy = signal
+        client.close(code: CloseCode.normalClosure, discardQueued: true)
+        break loop
+      case .connectionEnded:
+        break loop
+      }
+    }
+    prompt.end()
+    return finish(interruptedBy: interruptedBy)
+  }
+
+  /// After the prompt: keep printing until the connection has ended (bounded by the close
+  /// timeout after an interrupt), then turn the outcome into an exit code.
+  private func finish(interruptedBy first: Int32?) -> Int32 {
+    var interruptedBy = first
+    var deadline = first.map { _ in MonotonicClock.now() + settings.client.closeTimeout + 0.5 }
+    while client.result == nil {
+      let (lines, events) = display.take()
+      Display.write(lines)
+      for case .interrupt(let signal) in events where interruptedBy == nil {
+        interruptedBy = signal
+        deadline = MonotonicClock.now() + settings.client.closeTimeout + 0.5
+        client.close(code: CloseCode.normalClosure, discardQueued: true)
+      }
+      if let deadline, MonotonicClock.now() >= deadline { break }
+      var p = pollfd(fd: display.fd, events: Int16(POLLIN), revents: 0)
+      _ = poll(&p, 1, 100)
+    }
+    Display.write(display.take().lines)
+    if let interruptedBy { return 128 + interruptedBy }
+    return session.exitCode(client.waitForClose())
+  }
+
+  /// Acts on one line; false ends the session (/quit).
+  private func perform(_ input: PromptInput) -> Bool {
+    var accepted = true
+    switch input {
+    case .text(let text): accepted = client.send(.text, Array(text.utf8))
+    case .binary(let data): accepted = client.send(.binary, data)
+    case .ping(let data):
+      pingLock.withLock { pendingPings.append((data, MonotonicClock.now())) }
+      accepted = client.ping(data)
+    case .pong(let data): accepted = client.pong(data)
+    case .close(let code, let reason): client.close(code: code, reason: reason)
+    case .help:
+      Display.write(PromptInput.helpText.split(separator: "\n").map { Display.Line(fd: 1, text: String($0)) })
+    case .quit: return false
+    case .invalid(let problem): Terminal.error(problem)
+    }
+    if !accepted { Terminal.error("the connection is closing; nothing sent") }
+    return true
+  }
+
+  private func installHooks() {
+    let display = self.display
+    client.onOpen = { _ in display.post("Connected (press CTRL+C to quit)") }
+    client.onMessage = { message in display.post(display.formatMessage(message)) }
+    client.onPong = { [self] data in
+      let sentAt: Double? = pingLock.withLock {
+        guard let i = pendingPings.firstIndex(where: { $0.data == data }) else { return nil }
+        return pendingPings.remove(at: i).sentAt
+      }
+      if let sentAt {
+        let ms = (MonotonicClock.now() - sentAt) * 1000
+        display.post("Received pong in \(Self.milliseconds(ms)) ms (data: \"\(Terminal.escape(data))\")")
+      } else if settings.showPingPong {
+        display.post("Received pong (data: \"\(Terminal.escape(data))\")")
+      }
+    }
+    if settings.showPingPong {
+      client.onPing = { data in display.post("Received ping (data: \"\(Terminal.escape(data))\")") }
+    }
+    client.onClose = { result in
+      if result.wasOpen {
+        let reason = Terminal.escape(result.received?.reason ?? [])
+        display.post("Disconnected (code: \(result.code), reason: \"\(reason)\")")
+      }
+      display.markEnded()
+    }
+    if settings.verbose {
+      client.onRequest = { lines in for l in lines { display.post("> \(Terminal.escape(l))", fd: 2) } }
+      client.onResponseHead = { head in
+        display.post("< \(Terminal.escape(head.startLine))", fd: 2)
+        for h in head.headers {
+          display.post("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))", fd: 2)
+        }
+      }
+      client.onFrame = { trace in display.post(Session.describe(trace), fd: 2) }
+      client.onTLSSession = { info in
+        for line in Session.describe(info) { display.post(line, fd: 2) }
+      }
+    }
+  }
+
+  static func milliseconds(_ ms: Double) -> String {
+    let tenths = Int((ms * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+  }
+}
