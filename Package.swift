@@ -8,22 +8,28 @@ let package = Package(
     .executable(name: "wsc", targets: ["wsc"]),
     .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),
     .library(name: "WebSocketClient", targets: ["WebSocketClient"]),
+    .library(name: "WebSocketDeflate", targets: ["WebSocketDeflate"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
     .target(name: "WebSocketProtocol"),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .target(name: "WebSocketDeflate", dependencies: ["WebSocketProtocol", "CZlib"]),
     .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol"]),
     .executableTarget(
       name: "wsc",
       dependencies: [
         "WebSocketClient",
+        "WebSocketDeflate",
         "WebSocketProtocol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+    .testTarget(
+      name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocketProtocol", "CZlib"]),
   ],
   swiftLanguageModes: [.v6]
 )
