@@ -8,6 +8,7 @@ let package = Package(
     .executable(name: "wsc", targets: ["wsc"]),
     .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),
     .library(name: "WebSocketClient", targets: ["WebSocketClient"]),
+    .library(name: "WebSocketDeflate", targets: ["WebSocketDeflate"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -20,17 +21,22 @@ let package = Package(
       providers: [.apt(["libssl-dev"])]
     ),
     .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .target(name: "WebSocketDeflate", dependencies: ["WebSocketProtocol", "CZlib"]),
     .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL"]),
     .executableTarget(
       name: "wsc",
       dependencies: [
         "WebSocketClient",
+        "WebSocketDeflate",
         "WebSocketProtocol",
         "CEditLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+    .testTarget(
+      name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocketProtocol", "CZlib"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -309,10 +309,12 @@ public final class WebSocketClient: @unchecked Sendable {
     }
     result.wasOpen = true
     onOpen?(opened.0)
+    // The extension the server accepted (permessage-deflate), with a fresh codec.
     var connection = WebSocketConnection(
       role: .client,
       configuration: .init(
-        maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames))
+        maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames),
+      extension: opened.0.negotiated.first?.makeExtension(role: .client))
     return runOpen(&connection, transport, leftover: opened.1, result: result)
   }
 

@@ -8,6 +8,9 @@ public struct ClientHandshake: Sendable {
     public var subprotocols: [String]
     /// `Sec-WebSocket-Extensions` offers, each element as it goes on the wire.
     public var extensions: [String]
+    /// Extensions the client can run (e.g. permessage-deflate): each adds its offer after
+    /// `extensions` and validates the server's answer.
+    public var negotiators: [any ExtensionNegotiator]
     /// Extra header fields, in order.
     public var headers: [(name: String, value: String)]
     /// Replaces the `Host` value derived from the URI.
@@ -19,13 +22,15 @@ public struct ClientHandshake: Sendable {
 
     public init(
       uri: WebSocketURI, origin: String? = nil, subprotocols: [String] = [], extensions: [String] = [],
-      headers: [(name: String, value: String)] = [], hostOverride: String? = nil,
+      negotiators: [any ExtensionNegotiator] = [], headers: [(name: String, value: String)] = [],
+      hostOverride: String? = nil,
       basicAuth: (user: String, password: String)? = nil, version: Int = 13
     ) {
       self.uri = uri
       self.origin = origin
       self.subprotocols = subprotocols
       self.extensions = extensions
+      self.negotiators = negotiators
       self.headers = headers
       self.hostOverride = hostOverride
       self.basicAuth = basicAuth
@@ -73,6 +78,10 @@ public struct ClientHandshake: Sendable {
     case wrongAccept(String)
     case unexpectedExtension(String)
     case malformedExtensions(String)
+    /// An offered extension accepted with parameters we cannot agree to (RFC 7692 §5).
+    case extensionRejected(name: String, reason: String)
+    /// The same extension accepted twice.
+    case duplicateExtension(String)
     case unexpectedSubprotocol(String)
     case multipleSubprotocols
 
@@ -93,6 +102,8 @@ public struct ClientHandshake: Sendable {
       case .wrongAccept(let v): return "invalid Sec-WebSocket-Accept header: \(v)"
       case .unexpectedExtension(let n): return "server accepted an extension that was not offered: \(n)"
       case .malformedExtensions(let why): return why
+      case .extensionRejected(let name, let reason): return "invalid \(name) response: \(reason)"
+      case .duplicateExtension(let name): return "server accepted \(name) more than once"
       case .unexpectedSubprotocol(let p): return "server chose a subprotocol that was not offered: \(p)"
       case .multipleSubprotocols: return "server chose more than one subprotocol"
       }
@@ -105,6 +116,8 @@ public struct ClientHandshake: Sendable {
     public var subprotocol: String?
     /// Extensions the server accepted, in order; each name was offered.
     public var extensions: [ExtensionOffer]
+    /// What was agreed for the extensions of `Options.negotiators` that the server accepted.
+    public var negotiated: [any NegotiatedExtension] = []
   }
 
   public let options: Options
@@ -137,7 +150,7 @@ public struct ClientHandshake: Sendable {
     if let auth = options.basicAuth, !Self.isValidValue(auth.user + auth.password) {
       throw .invalidHeaderValue(name: "Authorization")
     }
-    for e in options.extensions where !Self.isValidValue(e) {
+    for e in options.extensions + options.negotiators.map(\.offer) where !Self.isValidValue(e) {
       throw .invalidHeaderValue(name: "Sec-WebSocket-Extensions")
     }
     var keyBytes: [UInt8] = []
@@ -176,8 +189,9 @@ public struct ClientHandshake: Sendable {
     if !options.subprotocols.isEmpty {
       lines.append("Sec-WebSocket-Protocol: \(options.subprotocols.joined(separator: ", "))")
     }
-    if !options.extensions.isEmpty {
-      lines.append("Sec-WebSocket-Extensions: \(options.extensions.joined(separator: ", "))")
+    let offers = options.extensions + options.negotiators.map(\.offer)
+    if !offers.isEmpty {
+      lines.append("Sec-WebSocket-Extensions: \(offers.joined(separator: ", "))")
     }
     let userAuth = options.headers.contains { $0.name.lowercased() == "authorization" }
     if !userAuth, let credentials = options.basicAuth ?? uri.user.map({ ($0, uri.password ?? "") }) {
@@ -280,8 +294,11 @@ public struct ClientHandshake: Sendable {
     guard accept[0] == Self.acceptValue(forKey: key) else { throw .wrongAccept(accept[0]) }
 
     var extensions: [ExtensionOffer] = []
+    var negotiated: [any NegotiatedExtension] = []
+    var acceptedNames: Set<String> = []
     let offeredNames = Set(
-      options.extensions.compactMap { (try? ExtensionOffer.parseList($0))?.first?.name.lowercased() })
+      options.extensions.compactMap { (try? ExtensionOffer.parseList($0))?.first?.name.lowercased() }
+        + options.negotiators.map { $0.name.lowercased() })
     for value in head.values("Sec-WebSocket-Extensions") {
       let list: [ExtensionOffer]
       do {
@@ -290,7 +307,17 @@ public struct ClientHandshake: Sendable {
         throw .malformedExtensions(error.description)
       }
       for e in list {
-        guard offeredNames.contains(e.name.lowercased()) else { throw .unexpectedExtension(e.name) }
+        let name = e.name.lowercased()
+        guard offeredNames.contains(name) else { throw .unexpectedExtension(e.name) }
+        // One element per extension: a second permessage-deflate would leave RSV1 ambiguous.
+        guard acceptedNames.insert(name).inserted else { throw .duplicateExtension(e.name) }
+        if let negotiator = options.negotiators.first(where: { $0.name.lowercased() == name }) {
+          do {
+            negotiated.append(try negotiator.accept(e))
+          } catch {
+            throw .extensionRejected(name: e.name, reason: error.description)
+          }
+        }
         extensions.append(e)
       }
     }
@@ -305,6 +332,6 @@ public struct ClientHandshake: Sendable {
       }
       subprotocol = String(list[0])
     }
-    return Response(head: head, subprotocol: subprotocol, extensions: extensions)
+    return Response(head: head, subprotocol: subprotocol, extensions: extensions, negotiated: negotiated)
   }
 }

@@ -78,6 +78,8 @@ public enum UsageError: Error, Sendable, Hashable, CustomStringConvertible {
   case invalidUTF8
   /// A continuation without a started message, or a new message while one is open.
   case fragmentationOrder
+  /// The negotiated extension could not encode the message (a local failure).
+  case extensionFailed(String)
 
   public var description: String {
     switch self {
@@ -86,6 +88,7 @@ public enum UsageError: Error, Sendable, Hashable, CustomStringConvertible {
     case .invalidCloseCode(let c): return "close code \(c) may not be sent"
     case .invalidUTF8: return "text is not valid UTF-8"
     case .fragmentationOrder: return "fragments sent out of order"
+    case .extensionFailed(let s): return "could not encode the message: \(s)"
     }
   }
 }

@@ -12,6 +12,11 @@
 ///   which bounds the "long stream of small frames" of §10.4.
 /// - Control frames: at most 125 bytes and never fragmented (§5.5).
 /// Non-minimal length encodings are rejected (strict reading of §5.2).
+///
+/// With a `MessageExtension` (permessage-deflate), the RSV bits it claims are allowed on the
+/// first frame of a data message only; such a message's payload goes through the extension
+/// frame by frame as it arrives, `maxMessageSize` applies to the decoded bytes, and text is
+/// validated after decoding. The frame-size limit still applies to the encoded frame.
 public struct WebSocketConnection {
   /// Limits and options.
   public struct Configuration: Sendable {
@@ -57,6 +62,8 @@ public struct WebSocketConnection {
   public private(set) var failure: ProtocolError?
 
   private var random: any RandomNumberGenerator
+  /// The negotiated per-message extension, if any.
+  public let messageExtension: (any MessageExtension)?
   private var decoder: FrameDecoder
   private var events: [WebSocketEvent] = []
   private var outgoing: [UInt8] = []
@@ -70,6 +77,10 @@ public struct WebSocketConnection {
   private var messageValidator = UTF8Validator()
   private var controlBuffer: [UInt8] = []
   private var frameStart = 0
+  /// The message being received is transformed by `messageExtension` (RSV bit on its first frame).
+  private var messageEncoded = false
+  /// Scratch space to unmask encoded payload (server role) before decoding it.
+  private var decodeScratch: [UInt8] = []
 
   // Outgoing fragmentation.
   private var sendingKind: Message.Kind?
@@ -78,14 +89,24 @@ public struct WebSocketConnection {
   /// Creates the state machine for a connection whose opening handshake has completed.
   /// `random` supplies masking keys; production code passes `SystemRandomNumberGenerator()`
   /// (a cryptographic source, as §5.3 and §10.3 require), tests a seeded generator.
+  /// `extension` is the codec of the extension agreed in the handshake, if any.
   public init(
     role: Role, configuration: Configuration = Configuration(),
+    extension: (any MessageExtension)? = nil,
     random: any RandomNumberGenerator = SystemRandomNumberGenerator()
   ) {
     self.role = role
     self.configuration = configuration
     self.random = random
-    self.decoder = FrameDecoder(role: role, maxFrameSize: UInt64(max(configuration.maxMessageSize, 125)))
+    self.messageExtension = `extension`
+    var maxFrame = UInt64(max(configuration.maxMessageSize, 125))
+    if `extension` != nil {
+      // An incompressible message of exactly the limit grows a little when deflated
+      // (stored blocks: 5 bytes per 64 KiB); the exact limit is enforced after decoding.
+      maxFrame += maxFrame / 1024 + 1024
+    }
+    self.decoder = FrameDecoder(
+      role: role, maxFrameSize: maxFrame, allowedRSV: `extension`?.rsvMask ?? 0)
   }
 
   // MARK: Output
@@ -198,16 +219,24 @@ public struct WebSocketConnection {
     switch header.opcode {
     case .continuation:
       guard messageKind != nil else { throw .unexpectedContinuation }
+      // RFC 7692 §6: the extension's bit marks a message on its first frame only.
+      if header.rsv != 0 { throw .reservedBitsSet(header.rsv) }
     case .text, .binary:
       guard messageKind == nil else { throw .expectedContinuation }
       messageKind = header.opcode == .text ? .text : .binary
       messageFragments = 0
       messageValidator = UTF8Validator()
+      messageEncoded = header.rsv != 0
     default: break
     }
     messageFragments += 1
     if messageFragments > configuration.maxFragments {
       throw .tooManyFragments(limit: configuration.maxFragments)
+    }
+    if messageEncoded {
+      // The limit applies to the decoded size, checked by the extension as it decodes.
+      frameStart = messageBuffer.count
+      return
     }
     // `header.payloadLength` is bounded by the decoder's maxFrameSize, so this cannot overflow.
     if UInt64(messageBuffer.count) + header.payloadLength > UInt64(configuration.maxMessageSize) {
@@ -226,13 +255,39 @@ public struct WebSocketConnection {
       return
     }
     let start = messageBuffer.count
-    append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
+    if messageEncoded {
+      try decodePayload(chunk, key: header.maskKey, offset: offset, isFinal: false)
+    } else {
+      append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
+    }
     if messageKind == .text {
       let ok = messageBuffer.withUnsafeBytes {
         messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
       }
       if !ok { throw .invalidUTF8 }
     }
+  }
+
+  private mutating func decodePayload(
+    _ chunk: UnsafeRawBufferPointer, key: MaskKey?, offset: UInt64, isFinal: Bool
+  ) throws(ProtocolError) {
+    guard let codec = messageExtension else { return }
+    let limit = configuration.maxMessageSize
+    guard let key else {
+      try codec.decode(chunk, isFinal: isFinal, into: &messageBuffer, limit: limit)
+      return
+    }
+    decodeScratch.removeAll(keepingCapacity: decodeScratch.capacity <= 1 << 20)
+    append(chunk, to: &decodeScratch, key: key, offset: offset)
+    var failure: ProtocolError?
+    decodeScratch.withUnsafeBytes { p in
+      do throws(ProtocolError) {
+        try codec.decode(p, isFinal: isFinal, into: &messageBuffer, limit: limit)
+      } catch {
+        failure = error
+      }
+    }
+    if let failure { throw failure }
   }
 
   private func append(
@@ -275,6 +330,17 @@ public struct WebSocketConnection {
       try receiveClose(controlBuffer)
     default:
       guard header.fin else { return }
+      if messageEncoded {
+        let start = messageBuffer.count
+        try decodePayload(UnsafeRawBufferPointer(start: nil, count: 0), key: nil, offset: 0, isFinal: true)
+        if messageKind == .text {
+          let ok = messageBuffer.withUnsafeBytes {
+            messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
+          }
+          if !ok { throw .invalidUTF8 }
+        }
+        messageEncoded = false
+      }
       if messageKind == .text && !messageValidator.isComplete { throw .invalidUTF8 }
       let kind = messageKind ?? .binary
       let data = messageBuffer
@@ -298,6 +364,7 @@ public struct WebSocketConnection {
     // A message interrupted by the Close is incomplete and is discarded (§7.1.6 leaves it undelivered).
     messageBuffer = []
     messageKind = nil
+    messageEncoded = false
     events.append(.close(frame))
     if sentClose == nil {
       // §5.5.1: reply with a Close, "typically echoing the status code it received".
@@ -323,6 +390,7 @@ public struct WebSocketConnection {
     failure = error
     messageBuffer = []
     messageKind = nil
+    messageEncoded = false
     if sentClose == nil && receivedClose == nil {
       writeClose(CloseFrame(code: error.closeCode, reason: Array(Self.truncatedReason(error.description))))
     }
@@ -350,7 +418,25 @@ public struct WebSocketConnection {
       guard validator.feed(payload), !fin || validator.isComplete else { throw .invalidUTF8 }
     }
     let opcode: Opcode = continuing ? .continuation : (kind == .text ? .text : .binary)
-    try writeFrame(opcode, payload, fin: fin)
+    if let codec = messageExtension {
+      let encoded: (payload: [UInt8], rsv: UInt8)
+      do throws(ExtensionEncodingError) {
+        encoded = try codec.encode(payload, isFirst: !continuing, isFinal: fin)
+      } catch {
+        throw .extensionFailed(error.description)
+      }
+      var failure: UsageError?
+      encoded.payload.withUnsafeBytes { p in
+        do throws(UsageError) {
+          try writeFrame(opcode, p, fin: fin, rsv: continuing ? 0 : encoded.rsv, preview: payload)
+        } catch {
+          failure = error
+        }
+      }
+      if let failure { throw failure }
+    } else {
+      try writeFrame(opcode, payload, fin: fin)
+    }
     sendValidator = validator
     sendingKind = fin ? nil : kind
   }
@@ -417,17 +503,21 @@ public struct WebSocketConnection {
     if let failure { throw failure }
   }
 
-  private mutating func writeFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool)
-    throws(UsageError)
-  {
+  /// Writes one frame; `preview` (the payload before the extension encoded it) is what `-v` shows.
+  private mutating func writeFrame(
+    _ opcode: Opcode, _ payload: UnsafeRawBufferPointer, fin: Bool, rsv: UInt8 = 0,
+    preview: UnsafeRawBufferPointer? = nil
+  ) throws(UsageError) {
     if opcode.isControl && payload.count > 125 { throw .controlPayloadTooLong(payload.count) }
     let key: MaskKey? = role == .client ? MaskKey(random: random.next()) : nil
-    let header = FrameHeader(fin: fin, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count))
+    let header = FrameHeader(
+      fin: fin, rsv: rsv, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count))
     if configuration.traceFrames {
       events.append(
         .frame(
           FrameTrace(
-            direction: .sent, header: header, preview: Array(payload.prefix(FrameTrace.previewLength)))))
+            direction: .sent, header: header,
+            preview: Array((preview ?? payload).prefix(FrameTrace.previewLength)))))
     }
     if outgoingStart > 0 && outgoingStart == outgoing.count {
       outgoing.removeAll(keepingCapacity: true)

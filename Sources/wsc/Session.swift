@@ -88,7 +88,10 @@ final class Session: @unchecked Sendable {
 
   private func installHooks() {
     let echo = settings.echo
-    client.onOpen = { [self] _ in
+    let verbose = settings.verbose
+    client.onOpen = { [self] response in
+      // -v: the agreed extension parameters, e.g. "* permessage-deflate: client_max_window_bits=15".
+      if verbose { for e in response.negotiated { Terminal.writeStderr("* \(e)\n") } }
       activity.withLock {
         opened = true
         lastActivity = MonotonicClock.now()
@@ -158,7 +161,12 @@ final class Session: @unchecked Sendable {
     let arrow = t.direction == .sent ? ">" : "<"
     var flags = t.header.fin ? "fin" : "nofin"
     if t.header.rsv != 0 { flags += " rsv=\(t.header.rsv >> 4)" }
-    let more = t.header.payloadLength > UInt64(t.preview.count) ? "…" : ""
+    // A compressed frame's length is not the length of its (decompressed) preview.
+    let compressed = t.header.rsv & FrameHeader.rsv1 != 0
+    let more =
+      (compressed
+        ? t.preview.count >= FrameTrace.previewLength : t.header.payloadLength > UInt64(t.preview.count))
+      ? "…" : ""
     var preview: String
     if t.header.opcode == .close && t.preview.count >= 2 {
       preview =

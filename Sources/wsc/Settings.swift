@@ -1,5 +1,6 @@
 import ArgumentParser
 import WebSocketClient
+import WebSocketDeflate
 import WebSocketProtocol
 
 /// The command line, checked: every usage error is found here, before any I/O (exit 64).
@@ -60,7 +61,9 @@ struct Settings {
     }
     let options = ClientHandshake.Options(
       uri: uri, origin: command.handshake.origin, subprotocols: command.handshake.subprotocol,
-      headers: headers, hostOverride: command.handshake.host, basicAuth: basicAuth,
+      // RFC 7692: offer `permessage-deflate; client_max_window_bits` unless told not to.
+      negotiators: command.handshake.noCompression ? [] : [PerMessageDeflate()], headers: headers,
+      hostOverride: command.handshake.host, basicAuth: basicAuth,
       version: command.handshake.protocolVersion)
     do {
       _ = try ClientHandshake(options: options)

@@ -31,6 +31,9 @@ struct HandshakeOptions: ParsableArguments {
     name: [.customShort("p"), .customLong("protocol")],
     help: ArgumentHelp("Sec-WebSocket-Version to send: 13, or 8 for old servers.", valueName: "version"))
   var protocolVersion: Int = 13
+
+  @Flag(help: "Do not offer permessage-deflate compression (offered by default).")
+  var noCompression = false
 }
 
 /// TLS options for wss:// (DESIGN.md §6).

@@ -282,16 +282,17 @@ def test_F5_case10_unoffered_or_malformed_extension(run_wsc, evil, ext):
 
 
 def test_F5_case10_permessage_deflate_when_not_offered(run_wsc, evil):
-    """F5/#10: ``permessage-deflate`` accepted by the server although the client did not offer it → 6."""
+    """F5/#10: ``permessage-deflate`` accepted by the server although the client did not offer it
+    (``--no-compression``) → 6."""
     offered = {}
 
     def make(c):
         offered["ext"] = c.request.get("Sec-WebSocket-Extensions") or ""
         return c.respond_101(extra=["Sec-WebSocket-Extensions: permessage-deflate"]) + CLOSE_NOW
 
-    r, _ = hs_result(run_wsc, evil, make)
-    if "permessage-deflate" in offered["ext"]:
-        pytest.skip("wsc offers permessage-deflate; this case belongs to the compression suite (O1)")
+    # wsc offers permessage-deflate by default (test_compression.py covers that); here it must not.
+    r, _ = hs_result(run_wsc, evil, make, args=["--no-compression"])
+    assert "permessage-deflate" not in offered["ext"], offered
     assert r.rc == EXIT_HANDSHAKE, r
 
 
