@@ -2,10 +2,15 @@
 # Installs what wsc's build and tests need, only what is missing:
 # Debian packages (OpenSSL, libedit and zlib headers, tmux, python3-venv) and a
 # Python virtual environment in .venv with the test peers (websockets, kosoku, trustme).
+# `--build-only` installs just what building wsc needs (the demo needs nothing more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libssl-dev libedit-dev zlib1g-dev python3-venv tmux openssl)
+build_only=false
+[ "${1:-}" = "--build-only" ] && build_only=true
+
+packages=(pkg-config libssl-dev libedit-dev zlib1g-dev)
+$build_only || packages+=(python3-venv tmux openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +22,8 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+$build_only && exit 0
 
 req=Tests/Integration/requirements.txt
 stamp=.venv/.requirements.sha256

@@ -2,7 +2,7 @@
 # The whole test suite: installs what is missing (scripts/setup.sh), then runs the
 # protocol unit tests (swift test), the Autobahn TestSuite client cases through
 # kosoku with `wsc --echo` (all 517, compression cases 12.* and 13.* included; see
-# Docs/Conformance.md), and the
+# Docs/Conformance.md), the server cases against `wsc -l --echo` (all 517), and the
 # integration tests against Python websockets servers and raw-socket peers (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,10 @@ echo "== Autobahn client cases, all 517 with permessage-deflate (release build, 
 swift build -c release --product wsc >&2
 .venv/bin/python Tests/Autobahn/run.py --wsc .build/release/wsc --cases "*" \
   --out .build/autobahn --summary-md .build/autobahn/summary.md
+
+echo "== Autobahn server cases, all 517 against wsc -l --echo (release build, about 4 min)" >&2
+.venv/bin/python Tests/Autobahn/run_server.py --wsc .build/release/wsc --parallelism 2 \
+  --out .build/autobahn-server --summary-md .build/autobahn-server/summary.md
 
 echo "== integration tests" >&2
 WSC_BIN="$PWD/.build/debug/wsc" .venv/bin/python -m pytest Tests/Integration -q

@@ -78,10 +78,43 @@ final class TLSTransport: Transport {
     try configureSession(host: host, isIPLiteral: isIPLiteral, verify: options.verifyPeer)
   }
 
+  /// A server-side session (listen mode with --cert/--key) on an accepted socket.
+  init(acceptingOn fileDescriptor: Int32, context server: TLSServerContext) throws(WebSocketClientError) {
+    guard let ssl = SSL_new(server.context) else {
+      throw .tls("cannot create a TLS session: \(TLSTransport.errorQueueText() ?? "unknown error")")
+    }
+    // The session holds its own reference; deinit frees ours.
+    SSL_CTX_up_ref(server.context)
+    self.fileDescriptor = fileDescriptor
+    self.context = server.context
+    self.ssl = ssl
+    guard SSL_set_fd(ssl, fileDescriptor) == 1 else { throw .tls("cannot attach the socket to TLS") }
+    SSL_set_accept_state(ssl)
+  }
+
   deinit {
     close()
     SSL_free(ssl)
     SSL_CTX_free(context)
+  }
+
+  /// Runs the server side of the TLS handshake, like `handshake(wait:)`.
+  func accept(wait: (Bool) -> WebSocketClientError?) -> WebSocketClientError? {
+    while true {
+      ERR_clear_error()
+      let r = SSL_accept(ssl)
+      if r == 1 { return nil }
+      let code = SSL_get_error(ssl, r)
+      switch code {
+      case SSL_ERROR_WANT_READ:
+        if let e = wait(false) { return e }
+      case SSL_ERROR_WANT_WRITE:
+        if let e = wait(true) { return e }
+      default:
+        broken = true
+        return .tls(handshakeFailure(code))
+      }
+    }
   }
 
   private static func configure(_ context: OpaquePointer, options: TLSOptions) throws(WebSocketClientError) {
@@ -129,7 +162,7 @@ final class TLSTransport: Transport {
     guard SSL_set_alpn_protos(ssl, alpn, UInt32(alpn.count)) == 0 else { throw .tls("cannot set ALPN") }
   }
 
-  private static func loadKey(
+  static func loadKey(
     _ path: String, into context: OpaquePointer, passphrase: String?
   ) throws(WebSocketClientError) {
     // The callback hands OpenSSL the passphrase (or nothing, so an encrypted key fails with
@@ -159,7 +192,7 @@ final class TLSTransport: Transport {
       throw .tls("cannot load the private key \(path): \(reason)\(reason.contains("decrypt") ? hint : "")")
     }
     guard SSL_CTX_check_private_key(context) == 1 else {
-      throw .tls("the private key \(path) does not match the client certificate")
+      throw .tls("the private key \(path) does not match the certificate")
     }
   }
 
@@ -284,6 +317,17 @@ final class TLSTransport: Transport {
     }
   }
 
+  func shutdownWrite() {
+    guard !closed else { return }
+    if !broken {
+      ERR_clear_error()
+      _ = SSL_shutdown(ssl)
+      ERR_clear_error()
+      broken = true
+    }
+    _ = shutdown(fileDescriptor, Int32(SHUT_WR))
+  }
+
   func close() {
     guard !closed else { return }
     closed = true
@@ -295,4 +339,41 @@ final class TLSTransport: Transport {
     }
     _ = Glibc.close(fileDescriptor)
   }
+}
+
+/// The certificate and key a TLS server presents (listen mode with `--cert`/`--key`).
+public struct TLSServerOptions: Sendable {
+  public var certificateFile: String
+  /// The private key; nil when it is in `certificateFile` too.
+  public var keyFile: String?
+  public var passphrase: String?
+
+  public init(certificateFile: String, keyFile: String? = nil, passphrase: String? = nil) {
+    self.certificateFile = certificateFile
+    self.keyFile = keyFile
+    self.passphrase = passphrase
+  }
+}
+
+/// One OpenSSL server context shared by every accepted connection (TLS 1.2 minimum).
+final class TLSServerContext: @unchecked Sendable {
+  let context: OpaquePointer
+
+  init(options: TLSServerOptions) throws(WebSocketClientError) {
+    ERR_clear_error()
+    guard let context = SSL_CTX_new(TLS_server_method()) else {
+      throw .tls("cannot create a TLS context: \(TLSTransport.errorQueueText() ?? "unknown error")")
+    }
+    self.context = context
+    _ = wsc_SSL_CTX_set_min_proto_version(context, wsc_TLS1_2_VERSION())
+    guard SSL_CTX_use_certificate_chain_file(context, options.certificateFile) == 1 else {
+      throw .tls(
+        "cannot load the certificate \(options.certificateFile): \(TLSTransport.errorQueueText() ?? "unreadable")"
+      )
+    }
+    try TLSTransport.loadKey(
+      options.keyFile ?? options.certificateFile, into: context, passphrase: options.passphrase)
+  }
+
+  deinit { SSL_CTX_free(context) }
 }

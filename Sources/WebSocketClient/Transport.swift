@@ -22,6 +22,8 @@ protocol Transport: AnyObject {
   /// Input already read from the socket but not yet returned (TLS records), which `poll()`
   /// cannot report.
   var hasBufferedInput: Bool { get }
+  /// Ends our direction of the stream (TLS close_notify, then a TCP FIN); reading goes on.
+  func shutdownWrite()
   /// Closes the socket.
   func close()
 }
@@ -69,6 +71,11 @@ final class SocketTransport: Transport {
       default: return .failed(errnoText(errno))
       }
     }
+  }
+
+  func shutdownWrite() {
+    guard !closed else { return }
+    _ = shutdown(fileDescriptor, Int32(SHUT_WR))
   }
 
   func close() {

@@ -263,3 +263,12 @@ public struct PerMessageDeflateServer: Sendable {
     return nil
   }
 }
+
+extension PerMessageDeflateServer: ServerExtensionNegotiator {
+  public var name: String { PerMessageDeflate.name }
+
+  public func respond(to offers: [ExtensionOffer]) -> (element: String, agreed: any NegotiatedExtension)? {
+    guard let parameters = negotiate(offers) else { return nil }
+    return (parameters.responseElement, parameters)
+  }
+}

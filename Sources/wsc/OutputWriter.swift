@@ -41,11 +41,13 @@ final class OutputWriter: @unchecked Sendable {
 
   var currentFailure: Failure? { lock.withLock { failure } }
 
-  /// Appends one message; returns false once stdout has failed.
+  /// Appends one message, after `prefix` (listen mode's `[N] ` tag); returns false once
+  /// stdout has failed.
   @discardableResult
-  func write(_ message: Message) -> Bool {
+  func write(_ message: Message, prefix: String = "") -> Bool {
     lock.withLock {
       guard failure == nil else { return false }
+      if !prefix.isEmpty { buffer.append(contentsOf: prefix.utf8) }
       if format.terminal {
         switch message.kind {
         case .text: buffer.append(contentsOf: Terminal.escape(message.data).utf8)

@@ -36,6 +36,13 @@ enum Signals {
   nonisolated(unsafe) private static var installed = false
 
   static func install(session: Session) {
+    install(onSignal: { session.interrupted(signal: $0) }, onWindowChange: { session.windowChanged() })
+  }
+
+  /// `onSignal` runs on a fresh thread for the first SIGINT/SIGTERM/SIGHUP; a second one exits.
+  static func install(
+    onSignal: @escaping @Sendable (Int32) -> Void, onWindowChange: @escaping @Sendable () -> Void
+  ) {
     guard !installed else { return }
     installed = true
     var set = sigset_t()
@@ -51,13 +58,13 @@ enum Signals {
         var received: Int32 = 0
         guard sigwait(&waitSet, &received) == 0 else { continue }
         if received == SIGWINCH {
-          session.windowChanged()
+          onWindowChange()
           continue
         }
         count += 1
         if count > 1 { Session.exit(128 + received) }
         let sig = received
-        startThread { session.interrupted(signal: sig) }
+        startThread { onSignal(sig) }
       }
     }
   }

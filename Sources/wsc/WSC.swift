@@ -8,6 +8,19 @@ import WebSocketProtocol
   import Darwin
 #endif
 
+/// Listen mode: wsc as a server.
+struct ListenOptions: ParsableArguments {
+  @Option(
+    name: [.short, .customLong("listen")],
+    help: ArgumentHelp(
+      "Accept WebSocket clients on [host:]port instead of connecting. The host is 127.0.0.1 unless given: use 0.0.0.0:PORT or [::]:PORT to accept clients from other machines; port 0 picks a free one.",
+      valueName: "[host:]port"))
+  var listen: String?
+
+  @Flag(help: "With --listen: exit when the first client disconnects.")
+  var once = false
+}
+
 /// Handshake options: what the opening request asks for.
 struct HandshakeOptions: ParsableArguments {
   @Option(
@@ -18,7 +31,10 @@ struct HandshakeOptions: ParsableArguments {
   @Option(name: [.short, .long], help: "Origin header value.")
   var origin: String?
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Offer a subprotocol (repeatable).", valueName: "name"))
+  @Option(
+    name: [.short, .long],
+    help: ArgumentHelp(
+      "Offer a subprotocol (repeatable); with --listen, a subprotocol to accept.", valueName: "name"))
   var subprotocol: [String] = []
 
   @Option(help: ArgumentHelp("Basic authentication credentials.", valueName: "user:pass"))
@@ -43,10 +59,13 @@ struct TLSFlags: ParsableArguments {
     help: ArgumentHelp("Trust this CA file (PEM) instead of the system store.", valueName: "file"))
   var ca: String?
 
-  @Option(help: ArgumentHelp("Client certificate (PEM) for servers that ask for one.", valueName: "file"))
+  @Option(
+    help: ArgumentHelp(
+      "Client certificate (PEM) for servers that ask for one; with --listen, the server certificate (wss://).",
+      valueName: "file"))
   var cert: String?
 
-  @Option(help: ArgumentHelp("Private key (PEM) of the client certificate.", valueName: "file"))
+  @Option(help: ArgumentHelp("Private key (PEM) of --cert.", valueName: "file"))
   var key: String?
 
   @Option(
@@ -111,7 +130,9 @@ struct ReceivingOptions: ParsableArguments {
   var base64 = false
 
   @Flag(
-    help: "Answer every message with the same message and type; ignore stdin; stay until the server closes.")
+    help:
+      "Answer every message with the same message and type; ignore stdin; stay until the server closes (with --listen: an echo server)."
+  )
   var echo = false
 }
 
@@ -138,12 +159,19 @@ struct WSC: ParsableCommand {
       Lines that arrive before the handshake completes are queued, never dropped. At the end of
       input wsc waits until --wait seconds pass with no incoming message, then closes cleanly.
 
+      wsc -l [host:]port listens instead: every client that connects gets each input line
+      (broadcast), and what clients send is printed, tagged [N] when more than one is connected.
+      It binds 127.0.0.1 unless a host is given (0.0.0.0:PORT or [::]:PORT to expose it).
+      --echo makes it an echo server, -x greets each client, --once exits when the first
+      client leaves; --cert/--key serve wss://. It runs until interrupted.
+
       URL forms: ws://host[:port]/path, wss://…, [::1] literals, user:pass@host (Basic auth),
       host:port (means ws://), ws+unix:/path/to.sock:/request/path.
 
       Exit codes: 0 normal close, 1 server closed with another code, 3 could not connect,
       5 TLS failure, 6 handshake rejected, 7 protocol violation by the server, 8 connection lost,
-      9 timeout, 10 local I/O error, 64 usage error, 130/143 interrupted.
+      9 timeout, 10 local I/O error, 64 usage error, 130/143 interrupted. With --listen: 3 when
+      the address cannot be bound; with --once, the first client's close as above.
       """)
 
   @Argument(help: "The WebSocket URL.")
@@ -154,6 +182,7 @@ struct WSC: ParsableCommand {
     help: ArgumentHelp("The WebSocket URL (as -c in wscat).", valueName: "url"))
   var connectURL: String?
 
+  @OptionGroup(title: "Listen") var listenOptions: ListenOptions
   @OptionGroup(title: "Handshake") var handshake: HandshakeOptions
   @OptionGroup(title: "TLS") var tls: TLSFlags
   @OptionGroup(title: "Network") var network: NetworkOptions
@@ -193,10 +222,25 @@ struct WSC: ParsableCommand {
   }
 
   func validate() throws {
-    _ = try Settings(command: self)
+    if listenOptions.listen != nil {
+      _ = try ListenSettings(command: self)
+    } else {
+      _ = try Settings(command: self)
+    }
   }
 
   func run() throws {
+    if listenOptions.listen != nil {
+      var settings = try ListenSettings(command: self)
+      if tls.passphrasePrompt {
+        guard let passphrase = Passphrase.read(prompt: "Passphrase for \(tls.key ?? tls.cert ?? "the key"): ")
+        else {
+          throw ValidationError("--passphrase without a value needs a terminal to ask on")
+        }
+        settings.server.tls?.passphrase = passphrase
+      }
+      Session.exit(ListenSession(settings: settings).run())
+    }
     var settings = try Settings(command: self)
     if tls.passphrasePrompt {
       guard let passphrase = Passphrase.read(prompt: "Passphrase for \(tls.key ?? tls.cert ?? "the key"): ")

@@ -9,7 +9,9 @@ CHECKLIST P1, P2, P11, Q1 and §3 #62-64.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -18,6 +20,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from helpers import EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, wait_until, wsc_binary
 from peers import evil as E
@@ -483,3 +487,34 @@ def test_execute_with_wait_forever_then_prompt(term, ref):
     t.keys("C-d")
     assert t.exit_code() == EXIT_OK
     assert r.conn.messages == ["first", "second"]
+
+
+def test_listen_mode_prompt_broadcasts_and_shows_clients_above_the_line(term):
+    """Issue 6, interactive listen mode: connects, disconnects and tagged messages appear
+    above the prompt (escaped), a typed line goes to every client, /close closes them
+    all with its code, and Ctrl-D stops the server with exit 0."""
+    t = term(["-l", "127.0.0.1:0", "--no-history", "--no-color"])
+    screen = t.wait_for("listening on ws://127.0.0.1:")
+    port = re.search(r"listening on ws://127\.0\.0\.1:(\d+)/", screen).group(1)
+    url = f"ws://127.0.0.1:{port}/room"
+    with contextlib.ExitStack() as stack:
+        a = stack.enter_context(connect(url, open_timeout=5))
+        b = stack.enter_context(connect(url, open_timeout=5))
+        t.wait_for("client 2 connected from 127.0.0.1:")
+        t.type("half typed")
+        a.send("hi from a\x1b]0;pwn\x07")
+        screen = t.wait_for("[1] < hi from a\\x1b]0;pwn\\x07")
+        assert last_line(screen) == "> half typed", screen
+        t.type(" line")
+        t.keys("Enter")
+        assert a.recv(timeout=5) == "half typed line"
+        assert b.recv(timeout=5) == "half typed line"
+        t.type("/close 4000 done")
+        t.keys("Enter")
+        for ws in (a, b):
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 4000
+        t.wait_for("client 2 disconnected (code 4000")
+    t.keys("C-d")
+    assert t.exit_code() == 0, t.screen()

@@ -1,0 +1,292 @@
+import WebSocketClient
+import WebSocketProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Listen mode (`wsc -l [host:]port`, DESIGN.md §4): a `WebSocketServer` whose input
+/// (piped lines or the interactive prompt) is broadcast to every connected client, whose
+/// clients' messages are printed (tagged `[N]` while more than one is connected), with
+/// connects and disconnects reported on stderr or above the prompt. The end of stdin ends
+/// nothing: the server runs until interrupted, or with `--once` until its first client leaves.
+final class ListenSession: @unchecked Sendable {
+  private let settings: ListenSettings
+  private let server: WebSocketServer
+  private let output: OutputWriter
+  private var display: Display?
+
+  private let state = ConditionLock()
+  private var openCount = 0
+  private var finished: Int32?
+
+  init(settings: ListenSettings) {
+    self.settings = settings
+    server = WebSocketServer(configuration: settings.server)
+    var format = OutputWriter.Format()
+    format.separator = settings.separator
+    format.base64Binary = settings.base64
+    format.terminal = Terminal.isTTY(1)
+    output = OutputWriter(format: format)
+  }
+
+  func run() -> Int32 {
+    let interactive = Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo
+    if interactive { display = Display(colored: settings.prompt.colored) }
+    Signals.install(
+      onSignal: { [self] signal in interrupted(signal) },
+      onWindowChange: { [self] in display?.post(event: .resize) })
+    server.onConnection = { [self] connection in installHooks(connection) }
+    do {
+      try server.start()
+    } catch {
+      Terminal.error(error.description)
+      return ExitStatus.connect
+    }
+    let host = server.boundHost.contains(":") ? "[\(server.boundHost)]" : server.boundHost
+    let scheme = settings.server.tls == nil ? "ws" : "wss"
+    note(
+      "listening on \(scheme)://\(host):\(server.boundPort)/"
+        + (interactive ? " (Ctrl-D or Ctrl-C to stop)" : ""))
+    if let display { return runInteractive(display) }
+    if !settings.echo {
+      // stdin on its own thread, so --once can end the session while a read is pending.
+      startThread { [self] in readInput() }
+    }
+    let status = state.withLock {
+      while finished == nil { state.wait() }
+      return finished!
+    }
+    shutDown(code: CloseCode.goingAway)
+    return status
+  }
+
+  // MARK: Connections
+
+  private func installHooks(_ c: WebSocketServer.Connection) {
+    let verbose = settings.verbose
+    c.onRejected = { [self] error in
+      note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
+    }
+    c.onOpen = { [self] accepted in
+      state.withLock { openCount += 1 }
+      note(
+        "client \(c.id) connected from \(c.remoteAddress) (\(Terminal.escape(accepted.target)))"
+          + (accepted.subprotocol.map { ", subprotocol \(Terminal.escape($0))" } ?? ""))
+      if verbose {
+        note("[\(c.id)] < \(Terminal.escape(accepted.head.startLine))")
+        for h in accepted.head.headers {
+          note("[\(c.id)] < \(Terminal.escape(h.name)): \(Terminal.escape(h.value))")
+        }
+        for line in accepted.responseLines { note("[\(c.id)] > \(line)") }
+        for e in accepted.negotiated { note("[\(c.id)] * \(e)") }
+      }
+      for message in settings.execute { c.send(.text, Array(message.utf8)) }
+    }
+    if settings.echo {
+      c.onMessage = { message in c.send(message.kind, message.data) }
+    } else {
+      c.onMessage = { [self] message in
+        let tag = state.withLock { openCount > 1 } ? "[\(c.id)] " : ""
+        if let display {
+          display.post(tag + display.formatMessage(message))
+        } else if !output.write(message, prefix: tag) {
+          stdoutFailed()
+        }
+      }
+    }
+    c.onIdle = { [self] in
+      if !output.flush() { stdoutFailed() }
+    }
+    if settings.showPingPong {
+      c.onPing = { [self] data in
+        note("[\(c.id)] received ping (\(data.count) bytes): \(Terminal.escape(data))")
+      }
+      c.onPong = { [self] data in
+        note("[\(c.id)] received pong (\(data.count) bytes): \(Terminal.escape(data))")
+      }
+    }
+    if verbose {
+      c.onFrame = { [self] trace in note("[\(c.id)] " + Session.describe(trace)) }
+      c.onError = { [self] error in
+        if c.id == 0 { note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))") }
+      }
+    }
+    c.onClose = { [self] result in
+      guard result.wasOpen else { return }
+      state.withLock { openCount -= 1 }
+      note("client \(c.id) disconnected (\(Self.describe(result)))")
+      if settings.once { finish(Self.exitCode(result)) }
+    }
+  }
+
+  /// "code 1000", "code 4000, reason \"bye\"", "code 1006: connection lost: …".
+  static func describe(_ result: CloseResult) -> String {
+    var text = "code \(result.code)"
+    if let reason = result.received?.reason, !reason.isEmpty {
+      text += ", reason \"\(Terminal.escape(reason))\""
+    }
+    if let error = result.error { text += ": \(Terminal.escape(error.description))" }
+    return text
+  }
+
+  /// The exit code for `--once`, from the first client's close (DESIGN.md §5, as a client would).
+  static func exitCode(_ result: CloseResult) -> Int32 {
+    if let error = result.error {
+      switch error {
+      case .protocolViolation: return ExitStatus.protocolViolation
+      case .timeout: return ExitStatus.timeout
+      case .local: return ExitStatus.localIO
+      case .tls: return ExitStatus.tls
+      default: return ExitStatus.connectionLost
+      }
+    }
+    guard let received = result.received, !result.initiatedLocally else { return ExitStatus.ok }
+    switch received.code {
+    case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
+    default: return ExitStatus.peerClosed
+    }
+  }
+
+  private func finish(_ status: Int32) {
+    let first = state.withLock {
+      guard finished == nil else { return false }
+      finished = status
+      state.broadcast()
+      return true
+    }
+    if first { display?.markEnded() }
+  }
+
+  private func note(_ text: String) {
+    if let display {
+      display.post(text, fd: 2)
+    } else {
+      Terminal.writeStderr(text + "\n")
+    }
+  }
+
+  private func stdoutFailed() {
+    // EPIPE: whoever read our output is gone; stop serving (exit 0, or 10 for other errors).
+    finish(output.currentFailure == .brokenPipe ? ExitStatus.ok : ExitStatus.localIO)
+  }
+
+  /// Closes every client (best effort, bounded by the close timeout) and flushes output.
+  private func shutDown(code: UInt16) {
+    server.closeAll(code: code, discardQueued: true)
+    server.stop(timeout: settings.server.closeTimeout + 0.5)
+    output.flush()
+    if case .error(let message)? = output.currentFailure { Terminal.error(message) }
+  }
+
+  private func interrupted(_ signal: Int32) {
+    if let display {
+      display.post(event: .interrupt(signal))
+      return
+    }
+    shutDown(code: CloseCode.goingAway)
+    Session.exit(128 + signal)
+  }
+
+  // MARK: Input
+
+  /// Broadcasts each stdin message; at EOF the server keeps running.
+  private func readInput() {
+    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
+    var lineNumber = 0
+    var warnedNoClient = false
+    let outcome = reader.run(
+      message: { [self] line in
+        lineNumber += 1
+        if kind == .text && !UTF8Validator.isValid(line) {
+          Terminal.error("input message \(lineNumber) is not valid UTF-8; not sent (use -b to send binary)")
+          return true
+        }
+        if server.openConnections.isEmpty {
+          if !warnedNoClient { Terminal.error("no client is connected; input is dropped until one is") }
+          warnedNoClient = true
+          return true
+        }
+        warnedNoClient = false
+        server.broadcast(kind, line)
+        return true
+      },
+      onOversized: { [self] size in
+        lineNumber += 1
+        Terminal.error(
+          "input message \(lineNumber) is larger than --max-message-size (\(settings.server.maxMessageSize) bytes); not sent"
+        )
+      })
+    if case .failed(let message) = outcome { Terminal.error(message) }
+  }
+
+  // MARK: Interactive
+
+  private func runInteractive(_ display: Display) -> Int32 {
+    TerminalState.save()
+    let history = PromptHistory(path: settings.prompt.noHistory ? nil : PromptHistory.defaultPath())
+    guard let prompt = Prompt(display: display, history: history) else {
+      Terminal.error("cannot start the line editor on this terminal")
+      return ExitStatus.localIO
+    }
+    var status: Int32 = ExitStatus.ok
+    var closeCode = CloseCode.goingAway
+    loop: while true {
+      switch prompt.readLine() {
+      case .line(let text):
+        history?.add(text)
+        if !perform(PromptInput.parse(text)) { break loop }
+      case .endOfInput:
+        break loop
+      case .interrupted(let signal):
+        status = 128 + signal
+        break loop
+      case .connectionEnded:
+        status = state.withLock { finished } ?? ExitStatus.ok
+        break loop
+      }
+    }
+    prompt.end()
+    if status == ExitStatus.ok && state.withLock({ finished }) == nil { closeCode = CloseCode.normalClosure }
+    shutDown(code: closeCode)
+    Display.write(display.take().lines)
+    return status
+  }
+
+  /// Acts on one typed line; false ends the session (/quit).
+  private func perform(_ input: PromptInput) -> Bool {
+    let clients = server.openConnections
+    switch input {
+    case .text(let text):
+      guard !clients.isEmpty else { return noClient() }
+      server.broadcast(.text, Array(text.utf8))
+    case .binary(let data):
+      guard !clients.isEmpty else { return noClient() }
+      server.broadcast(.binary, data)
+    case .ping(let data):
+      guard !clients.isEmpty else { return noClient() }
+      server.broadcastPing(data)
+    case .pong(let data):
+      for c in clients { c.pong(data) }
+    case .close(let code, let reason):
+      guard !clients.isEmpty else { return noClient() }
+      server.closeAll(code: code, reason: reason)
+    case .help:
+      let help =
+        PromptInput.helpText
+        + "\nIn listen mode every command goes to all connected clients; /close closes them all."
+      Display.write(help.split(separator: "\n").map { Display.Line(fd: 1, text: String($0)) })
+    case .quit: return false
+    case .invalid(let problem): Terminal.error(problem)
+    }
+    return true
+  }
+
+  private func noClient() -> Bool {
+    Terminal.error("no client is connected; nothing sent")
+    return true
+  }
+}

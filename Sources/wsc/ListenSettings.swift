@@ -1,0 +1,107 @@
+import ArgumentParser
+import WebSocketClient
+import WebSocketDeflate
+import WebSocketProtocol
+
+/// The command line of listen mode (`-l [host:]port`), checked before any I/O (exit 64).
+struct ListenSettings {
+  var server: WebSocketServer.Configuration
+  var once: Bool
+  var echo: Bool
+  var execute: [String]
+  var binaryInput: Bool
+  var separator: UInt8
+  var base64: Bool
+  var showPingPong: Bool
+  var verbose: Bool
+  var prompt: InteractiveOptions
+
+  init(command: WSC) throws {
+    guard let text = command.listenOptions.listen else { throw ValidationError("missing --listen") }
+    if command.url != nil || command.connectURL != nil {
+      throw ValidationError("--listen accepts clients; it takes no URL")
+    }
+    let (host, port) = try Self.parseAddress(text)
+    var unsupported: [String] = []
+    if !command.handshake.header.isEmpty { unsupported.append("-H/--header") }
+    if command.handshake.origin != nil { unsupported.append("--origin") }
+    if command.handshake.auth != nil { unsupported.append("--auth") }
+    if command.handshake.host != nil { unsupported.append("--host") }
+    if command.tls.ca != nil { unsupported.append("--ca") }
+    if command.tls.noCheck { unsupported.append("--no-check") }
+    if command.sending.count != nil { unsupported.append("--count") }
+    if let first = unsupported.first {
+      throw ValidationError("\(first) is for connecting; it does not apply to --listen")
+    }
+    if command.tls.key != nil && command.tls.cert == nil {
+      throw ValidationError("--key needs --cert")
+    }
+    if command.tls.passphrase != nil && command.tls.passphrasePrompt {
+      throw ValidationError("give --passphrase once")
+    }
+    var seen: Set<String> = []
+    for p in command.handshake.subprotocol {
+      guard !p.isEmpty, p.utf8.allSatisfy(HTTPHeadParser.isTokenByte) else {
+        throw ValidationError("invalid subprotocol \"\(Terminal.escape(p))\"")
+      }
+      guard seen.insert(p).inserted else { throw ValidationError("subprotocol \"\(p)\" given twice") }
+    }
+    guard let maxSize = Settings.parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
+      throw ValidationError(
+        "invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
+    }
+    guard command.network.closeTimeout > 0 && command.network.closeTimeout <= 86_400 else {
+      throw ValidationError("--close-timeout must be a number of seconds above 0")
+    }
+    for message in command.sending.execute where message.utf8.count > maxSize {
+      throw ValidationError("an -x message is larger than --max-message-size")
+    }
+    server = WebSocketServer.Configuration(
+      host: host, port: port,
+      handshake: ServerHandshake.Options(
+        subprotocols: command.handshake.subprotocol,
+        negotiators: command.handshake.noCompression ? [] : [PerMessageDeflateServer()], serverName: "wsc"),
+      handshakeTimeout: command.network.connectTimeout, closeTimeout: command.network.closeTimeout,
+      maxMessageSize: maxSize, traceFrames: command.session.verbose,
+      tls: command.tls.cert.map {
+        TLSServerOptions(certificateFile: $0, keyFile: command.tls.key, passphrase: command.tls.passphrase)
+      })
+    once = command.listenOptions.once
+    echo = command.receiving.echo
+    execute = command.sending.execute
+    binaryInput = command.sending.binary
+    separator = command.sending.null ? 0 : UInt8(ascii: "\n")
+    base64 = command.receiving.base64
+    showPingPong = command.receiving.showPingPong
+    verbose = command.session.verbose
+    prompt = command.interactive
+  }
+
+  /// "8080" → 127.0.0.1:8080; "0.0.0.0:8080", "[::]:8080", "localhost:8080".
+  static func parseAddress(_ text: String) throws -> (String, Int) {
+    var host = "127.0.0.1"
+    var portText = Substring(text)
+    if text.hasPrefix("[") {
+      guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+        throw ValidationError("invalid --listen \"\(Terminal.escape(text))\" (expected [v6]:port)")
+      }
+      host = String(text[text.index(after: text.startIndex)..<close])
+      portText = text[text.index(close, offsetBy: 2)...]
+    } else if let colon = text.lastIndex(of: ":") {
+      host = String(text[..<colon])
+      portText = text[text.index(after: colon)...]
+      if host.contains(":") {
+        throw ValidationError("put an IPv6 address in brackets: --listen [\(Terminal.escape(host))]:port")
+      }
+    }
+    guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+      throw ValidationError("invalid --listen host in \"\(Terminal.escape(text))\"")
+    }
+    guard !portText.isEmpty, portText.allSatisfy(\.isASCII), let port = Int(portText),
+      (0...65535).contains(port)
+    else {
+      throw ValidationError("invalid --listen port in \"\(Terminal.escape(text))\" (0–65535)")
+    }
+    return (host, port)
+  }
+}

@@ -1,0 +1,368 @@
+"""Listen mode (issue 6): ``wsc -l [host:]port`` as a server, driven by Python
+``websockets`` clients and raw sockets: echo (text, binary, 200 KB, 16 MiB),
+several clients with broadcast and tagged output, malformed upgrade requests
+(400/426, and the server keeps serving), ``-x`` greetings, ``--once``, signals,
+compression, subprotocols and wss:// with ``--cert``/``--key``."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import signal
+import socket
+import ssl
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from helpers import EXIT_CONNECT, EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, wait_until
+from peers import evil as E
+
+LISTENING = re.compile(rb"listening on (wss?)://(\S+):(\d+)/")
+
+
+class Server:
+    """A running ``wsc -l`` and the URL it printed."""
+
+    def __init__(self, proc, url: str):
+        self.proc = proc
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1].rstrip("/"))
+
+    def stderr(self) -> str:
+        return bytes(self.proc.err).decode("utf-8", "replace")
+
+    def stdout(self) -> str:
+        return bytes(self.proc.out).decode("utf-8", "replace")
+
+    def wait_stderr(self, text: str, timeout: float = 5) -> bool:
+        return wait_until(lambda: text in self.stderr(), timeout)
+
+
+@pytest.fixture
+def listen(start_wsc):
+    def start(args=(), address="127.0.0.1:0", **kw) -> Server:
+        kw.setdefault("keep_stdin_open", True)
+        p = start_wsc(["-l", address, "--close-timeout", "1", *args], **kw)
+        assert wait_until(lambda: LISTENING.search(bytes(p.err)) or not p.alive(), 10), bytes(p.err)
+        m = LISTENING.search(bytes(p.err))
+        assert m, f"no 'listening on' line: {bytes(p.err)!r}"
+        host = m.group(2).decode()
+        return Server(p, f"{m.group(1).decode()}://{host}:{m.group(3).decode()}/")
+
+    return start
+
+
+def raw_request(port: int, request: bytes, *, read_timeout: float = 5) -> bytes:
+    """Sends ``request`` on a fresh socket and returns everything until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        try:
+            s.sendall(request)
+        except OSError:
+            pass
+        data = b""
+        deadline = time.monotonic() + read_timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def upgrade(path="/", *, key="dGhlIHNhbXBsZSBub25jZQ==", version="13", extra=(), method="GET", omit=()) -> bytes:
+    headers = {
+        "Host": "127.0.0.1",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Version": version,
+    }
+    lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items() if k not in omit]
+    return ("\r\n".join(lines + list(extra)) + "\r\n\r\n").encode()
+
+
+def echo_roundtrip(url: str, **kw) -> None:
+    with connect(url, open_timeout=5, close_timeout=2, **kw) as ws:
+        ws.send("still serving")
+        assert ws.recv(timeout=5) == "still serving"
+
+
+# --------------------------------------------------------------------------
+# Echo server
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compression", ["deflate", None], ids=["deflate", "plain"])
+def test_echo_text_binary_200KB_16MiB(listen, compression):
+    """``wsc -l --echo``: text, binary, 200 KB and 16 MiB messages come back byte-exact and
+    with their type, with and without permessage-deflate."""
+    srv = listen(["--echo"])
+    big = os.urandom(16 << 20)
+    text_200k = ("héllo wörld " * 20000)[:200_000]
+    with connect(srv.url, max_size=None, compression=compression, open_timeout=5, close_timeout=5) as ws:
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
+        if compression:
+            assert agreed and agreed.startswith("permessage-deflate"), ws.response.headers
+        else:
+            assert agreed is None
+        assert ws.response.headers.get("Server") == "wsc"
+        for msg in ["hello", "", b"\x00\x01\xff", b"", text_200k, big]:
+            ws.send(msg)
+            got = ws.recv(timeout=30)
+            assert type(got) is type(msg)
+            assert got == msg, f"{len(got)} != {len(msg)}"
+    assert srv.wait_stderr("client 1 disconnected (code 1000)")
+    assert srv.proc.alive()
+
+
+def test_echo_frames_right_after_the_request_are_not_lost(listen):
+    """Frames sent in the same segment as the request head are answered (bytes after the
+    head belong to the connection)."""
+    srv = listen(["--echo", "--no-compression"])
+    mask = b"\x01\x02\x03\x04"
+    data = raw_request(
+        srv.port, upgrade() + E.frame(1, b"early", mask=mask) + E.frame(8, b"\x03\xe8", mask=mask), read_timeout=3
+    )
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 "), data
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+    assert rest.startswith(E.frame(1, b"early")), rest
+    assert rest[len(E.frame(1, b"early")) :] == E.frame(8, b"\x03\xe8"), rest
+
+
+def test_server_closes_tcp_first_after_the_closing_handshake(listen):
+    """RFC 6455 §7.1.1: after the Close exchange the server closes TCP; the client sees EOF."""
+    srv = listen(["--echo"])
+    mask = b"\x0a\x0b\x0c\x0d"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+        s.sendall(upgrade())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(4096)
+        s.sendall(E.frame(8, b"\x03\xe8bye", mask=mask))
+        t0 = time.monotonic()
+        rest = buf.partition(b"\r\n\r\n")[2]
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        assert time.monotonic() - t0 < 1.5
+        assert rest == E.frame(8, b"\x03\xe8"), rest
+
+
+# --------------------------------------------------------------------------
+# Several clients, broadcast, tags
+# --------------------------------------------------------------------------
+
+
+def test_broadcast_to_three_clients_and_tagged_output(listen):
+    """Piped stdin lines go to every connected client; their messages are printed tagged
+    ``[N]`` while more than one is connected; connects and disconnects are on stderr."""
+    srv = listen()
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(srv.url, open_timeout=5, close_timeout=2)) for _ in range(3)]
+        assert srv.wait_stderr("client 3 connected from 127.0.0.1:")
+        assert srv.proc.write(b"one\ntwo\n")
+        for ws in clients:
+            assert ws.recv(timeout=5) == "one"
+            assert ws.recv(timeout=5) == "two"
+        for i, ws in enumerate(clients, 1):
+            ws.send(f"from {i}")
+            assert wait_until(lambda: f"[{i}] from {i}\n" in srv.stdout(), 5), srv.stdout()
+        clients[0].close()
+        clients[1].close(code=4000, reason="bye")
+        assert srv.wait_stderr("client 1 disconnected (code 1000)")
+        assert srv.wait_stderr('client 2 disconnected (code 4000, reason "bye")')
+        clients[2].send("alone now")
+        assert wait_until(lambda: "\nalone now\n" in srv.stdout(), 5), srv.stdout()
+        assert srv.proc.write(b"three\n")
+        assert clients[2].recv(timeout=5) == "three"
+    assert srv.wait_stderr("client 3 disconnected (code 1000)")
+    assert srv.proc.alive()
+
+
+def test_single_client_output_is_untagged_and_stdin_eof_ends_nothing(listen):
+    """With one client, messages print raw; the end of stdin does not stop the server."""
+    srv = listen(keep_stdin_open=False, input=b"")
+    time.sleep(0.3)
+    assert srv.proc.alive(), srv.stderr()
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.send("hi")
+        ws.send(b"\x00bin")
+        assert wait_until(lambda: srv.stdout() == "hi\n\x00bin\n", 5), repr(srv.stdout())
+    srv.proc.signal(signal.SIGTERM)
+    r = srv.proc.finish(5)
+    assert r.rc == EXIT_SIGTERM, r
+
+
+def test_greeting_with_x_for_every_client(listen):
+    """``-x 'ho!'`` greets each client as it connects (the seed's greeting server)."""
+    srv = listen(["-x", "ho!", "-x", "second"])
+    for _ in range(2):
+        with connect(srv.url, open_timeout=5) as ws:
+            assert ws.recv(timeout=5) == "ho!"
+            assert ws.recv(timeout=5) == "second"
+
+
+def test_subprotocol_selection(listen):
+    """``-s`` lists the subprotocols the server accepts; the client's first match is chosen."""
+    srv = listen(["--echo", "-s", "chat", "-s", "v2"])
+    with connect(srv.url, subprotocols=["x", "v2", "chat"], open_timeout=5) as ws:
+        assert ws.subprotocol == "v2"
+    with connect(srv.url, open_timeout=5) as ws:
+        assert ws.subprotocol is None
+
+
+# --------------------------------------------------------------------------
+# Malformed requests
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,request_bytes,status",
+    [
+        ("no key", upgrade(omit=("Sec-WebSocket-Key",)), 400),
+        ("short key", upgrade(key=base64.b64encode(b"x" * 15).decode()), 400),
+        ("version 8", upgrade(version="8"), 426),
+        ("POST", upgrade(method="POST"), 400),
+        ("HTTP/1.0", upgrade().replace(b"HTTP/1.1", b"HTTP/1.0", 1), 400),
+        ("plain GET", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 426),
+        ("no Connection", upgrade(omit=("Connection",)), 400),
+        ("no Host", upgrade(omit=("Host",)), 400),
+        ("garbage", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + os.urandom(64), 400),
+        ("oversized head", upgrade(extra=[f"X-Pad-{i}: {'a' * 1000}" for i in range(100)]), 400),
+        ("bad extensions", upgrade(extra=["Sec-WebSocket-Extensions: permessage-deflate;;"]), 400),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_malformed_requests_get_400_or_426_and_the_server_keeps_serving(listen, name, request_bytes, status):
+    srv = listen(["--echo"])
+    data = raw_request(srv.port, request_bytes)
+    status_line = data.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 %d " % status), (name, data)
+    assert b"\r\nConnection: close\r\n" in data
+    if status == 426:
+        assert b"\r\nSec-WebSocket-Version: 13\r\n" in data
+    assert srv.wait_stderr(f"refused a request from 127.0.0.1:")
+    assert f": {status} " in srv.stderr()
+    echo_roundtrip(srv.url)
+    assert "client 1 connected" in srv.stderr(), "a refused request does not take a client number"
+
+
+def test_silent_connection_times_out_without_blocking_others(listen):
+    """A client that never sends its request does not stop others from being served."""
+    srv = listen(["--echo", "--connect-timeout", "1"])
+    idle = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        echo_roundtrip(srv.url)
+        assert idle.recv(100) == b""  # closed after the handshake timeout
+    finally:
+        idle.close()
+
+
+# --------------------------------------------------------------------------
+# --once, signals, usage
+# --------------------------------------------------------------------------
+
+
+def test_once_exits_when_the_first_client_leaves(listen):
+    srv = listen(["--echo", "--once"])
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.send("x")
+        assert ws.recv(timeout=5) == "x"
+    r = srv.proc.finish(5)
+    assert r.rc == EXIT_OK, r
+
+
+def test_once_exit_code_follows_the_close_code(listen):
+    srv = listen(["--once"])
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.close(code=4001, reason="nope")
+    r = srv.proc.finish(5)
+    assert r.rc == EXIT_PEER_CLOSED, r
+
+
+def test_sigint_closes_every_client_with_1001_and_exits_130(listen):
+    srv = listen()
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(srv.url, open_timeout=5)) for _ in range(2)]
+        assert srv.wait_stderr("client 2 connected")
+        srv.proc.signal(signal.SIGINT)
+        for ws in clients:
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code == 1001, ws.close_code
+    r = srv.proc.finish(5)
+    assert r.rc == EXIT_SIGINT, r
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-l", "8080", "ws://127.0.0.1:1/"],
+        ["-l", "notaport"],
+        ["-l", "70000"],
+        ["-l", "[::1"],
+        ["-l", "::1:80"],
+        ["-l", "8080", "-H", "X: y"],
+    ],
+    ids=["with URL", "bad port", "port too big", "bad bracket", "unbracketed v6", "client flag"],
+)
+def test_usage_errors(run_wsc, args):
+    r = run_wsc(args, timeout=5)
+    assert r.rc == EXIT_USAGE, r
+
+
+def test_address_in_use_exits_3(run_wsc):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        r = run_wsc(["-l", f"127.0.0.1:{s.getsockname()[1]}"], timeout=5)
+    finally:
+        s.close()
+    assert r.rc == EXIT_CONNECT, r
+    assert "cannot listen" in r.stderr
+
+
+def test_default_host_is_loopback_and_ipv6_brackets(listen):
+    srv = listen(["--echo"], address="0")
+    assert srv.url.startswith("ws://127.0.0.1:")
+    echo_roundtrip(srv.url)
+    if not socket.has_ipv6:
+        return
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    srv6 = listen(["--echo"], address="[::1]:0")
+    assert srv6.url.startswith("ws://[::1]:")
+    echo_roundtrip(srv6.url)
+
+
+def test_wss_with_cert_and_key(listen, tmp_path):
+    """``--cert``/``--key`` serve wss:// (server-side TLS with the same OpenSSL)."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    srv = listen(["--echo", "--cert", str(cert), "--key", str(key)])
+    assert srv.url.startswith("wss://127.0.0.1:")
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    with connect(srv.url, ssl=ctx, open_timeout=5, max_size=None) as ws:
+        for msg in ["over tls", os.urandom(300_000)]:
+            ws.send(msg)
+            assert ws.recv(timeout=10) == msg
+    assert srv.wait_stderr("client 1 disconnected (code 1000)")
