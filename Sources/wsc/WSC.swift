@@ -155,23 +155,26 @@ struct WSC: ParsableCommand {
     commandName: "wsc",
     abstract: "A WebSocket client for terminals, pipes and scripts.",
     discussion: """
-      Each line of stdin is sent as a text message; each message received is printed on stdout.
-      Lines that arrive before the handshake completes are queued, never dropped. At the end of
-      input wsc waits until --wait seconds pass with no incoming message, then closes cleanly.
+      Each line of stdin is sent as a text message; each message received is printed
+      on stdout. Lines that arrive before the handshake completes are queued, never
+      dropped. At the end of input wsc waits until --wait seconds pass with no
+      incoming message, then closes cleanly.
 
-      wsc -l [host:]port listens instead: every client that connects gets each input line
-      (broadcast), and what clients send is printed, tagged [N] when more than one is connected.
-      It binds 127.0.0.1 unless a host is given (0.0.0.0:PORT or [::]:PORT to expose it).
-      --echo makes it an echo server, -x greets each client, --once exits when the first
-      client leaves; --cert/--key serve wss://. It runs until interrupted.
+      wsc -l [host:]port listens instead: every client that connects gets each input
+      line (broadcast), and what clients send is printed, tagged [N] when more than
+      one is connected. It binds 127.0.0.1 unless a host is given (0.0.0.0:PORT or
+      [::]:PORT to expose it). --echo makes it an echo server, -x greets each
+      client, --once exits when the first client leaves; --cert/--key serve wss://.
+      It runs until interrupted.
 
-      URL forms: ws://host[:port]/path, wss://…, [::1] literals, user:pass@host (Basic auth),
-      host:port (means ws://), ws+unix:/path/to.sock:/request/path.
+      URL forms: ws://host[:port]/path, wss://…, [::1] literals, user:pass@host
+      (Basic auth), host:port (means ws://), ws+unix:/path/to.sock:/request/path.
 
-      Exit codes: 0 normal close, 1 server closed with another code, 3 could not connect,
-      5 TLS failure, 6 handshake rejected, 7 protocol violation by the server, 8 connection lost,
-      9 timeout, 10 local I/O error, 64 usage error, 130/143 interrupted. With --listen: 3 when
-      the address cannot be bound; with --once, the first client's close as above.
+      Exit codes: 0 normal close, 1 server closed with another code, 3 could not
+      connect, 5 TLS failure, 6 handshake rejected, 7 protocol violation by the
+      server, 8 connection lost, 9 timeout, 10 local I/O error, 64 usage error,
+      130/143 interrupted. With --listen: 3 when the address cannot be bound; with
+      --once, the first client's close as above.
       """)
 
   @Argument(help: "The WebSocket URL.")
