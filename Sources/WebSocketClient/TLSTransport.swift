@@ -100,21 +100,7 @@ final class TLSTransport: Transport {
 
   /// Runs the server side of the TLS handshake, like `handshake(wait:)`.
   func accept(wait: (Bool) -> WebSocketClientError?) -> WebSocketClientError? {
-    while true {
-      ERR_clear_error()
-      let r = SSL_accept(ssl)
-      if r == 1 { return nil }
-      let code = SSL_get_error(ssl, r)
-      switch code {
-      case SSL_ERROR_WANT_READ:
-        if let e = wait(false) { return e }
-      case SSL_ERROR_WANT_WRITE:
-        if let e = wait(true) { return e }
-      default:
-        broken = true
-        return .tls(handshakeFailure(code))
-      }
-    }
+    drive({ SSL_accept(ssl) }, wait: wait)
   }
 
   private static func configure(_ context: OpaquePointer, options: TLSOptions) throws(WebSocketClientError) {
@@ -199,9 +185,15 @@ final class TLSTransport: Transport {
   /// Runs the TLS handshake. `wait` polls the socket for reading or writing (true) within the
   /// caller's deadline and returns an error on timeout or abort.
   func handshake(wait: (Bool) -> WebSocketClientError?) -> WebSocketClientError? {
+    drive({ SSL_connect(ssl) }, wait: wait)
+  }
+
+  /// Repeats one handshake step (SSL_connect or SSL_accept) until it completes, waiting in
+  /// `poll()` whenever OpenSSL needs the socket readable or writable; never spins (C11).
+  private func drive(_ step: () -> Int32, wait: (Bool) -> WebSocketClientError?) -> WebSocketClientError? {
     while true {
       ERR_clear_error()
-      let r = SSL_connect(ssl)
+      let r = step()
       if r == 1 { return nil }
       let code = SSL_get_error(ssl, r)
       switch code {
