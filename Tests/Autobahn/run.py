@@ -278,6 +278,46 @@ def md_cell(text: object, limit: int = 300) -> str:
     return plain(text, limit).replace("|", "\\|")
 
 
+def verdict_problems(case_id: str, behavior: object, behavior_close: object) -> list[str]:
+    """Why a case fails the project's rule (CHECKLIST.md: no FAILED, NON-STRICT only in
+    6.4.*, a clean close); empty when it passes. Shared by the client and server runners."""
+    why = []
+    if behavior in (FAILED, ERROR):
+        why.append(f"behavior {behavior}")
+    elif behavior == NON_STRICT and not any(fnmatch.fnmatchcase(case_id, p) for p in NON_STRICT_ALLOWED):
+        why.append("NON-STRICT outside 6.4.*")
+    elif behavior not in (OK, NON_STRICT, INFORMATIONAL, UNIMPLEMENTED):
+        why.append(f"unknown behavior {behavior}")
+    if behavior_close not in CLOSE_PASS:
+        why.append(f"behaviorClose {behavior_close}")
+    return why
+
+
+def cli_main(ap: argparse.ArgumentParser, argv: list[str], run_fn) -> int:
+    """Parses the arguments and runs `run_fn(args, t_start)` with the runners' common exit
+    statuses: 64 usage, 2 setup problem (InfraError), 130 interrupted (SIGTERM too)."""
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 64 if e.code else 0
+
+    def on_sigterm(signum, frame):  # e.g. `timeout`: clean up like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    t_start = time.monotonic()
+    try:
+        return run_fn(args, t_start)
+    except InfraError as e:
+        print(f"ERROR: {e}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        log(f"Total elapsed: {time.monotonic() - t_start:.1f} s")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         description="Autobahn TestSuite client cases (kosoku fuzzingserver) against wsc",
@@ -295,26 +335,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--report-timeout", type=float, default=180.0, help="seconds for kosoku to write reports and exit")
     ap.add_argument("--total-timeout", type=float, default=3600.0, help="stop starting new cases after this many seconds")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per case")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return 64 if e.code else 0
-
-    def on_sigterm(signum, frame):  # e.g. `timeout`: clean up like Ctrl-C
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    t_start = time.monotonic()
-    try:
-        return run(args, t_start)
-    except InfraError as e:
-        print(f"ERROR: {e}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
-        return 130
-    finally:
-        log(f"Total elapsed: {time.monotonic() - t_start:.1f} s")
+    return cli_main(ap, argv, run)
 
 
 def run(args: argparse.Namespace, t_start: float) -> int:
@@ -579,16 +600,8 @@ def evaluate(
         run = results.get(c["n"]) if c["n"] is not None else None
         c["rc"] = run["rc"] if run else None
         c["hang"] = bool(run and run["hang"])
-        why = []
         b, bc = c["behavior"], c["behaviorClose"]
-        if b in (FAILED, ERROR):
-            why.append(f"behavior {b}")
-        elif b == NON_STRICT and not any(fnmatch.fnmatchcase(c["id"], p) for p in NON_STRICT_ALLOWED):
-            why.append("NON-STRICT outside 6.4.*")
-        elif b not in (OK, NON_STRICT, INFORMATIONAL, UNIMPLEMENTED):
-            why.append(f"unknown behavior {b}")
-        if bc not in CLOSE_PASS:
-            why.append(f"behaviorClose {bc}")
+        why = verdict_problems(c["id"], b, bc)
         if c["hang"]:
             why.append(f"HANG (>{args.case_timeout:g} s)")
         if c["rc"] is not None and c["rc"] < 0:

@@ -27,7 +27,6 @@ Exit status:
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import os
 import re
@@ -41,15 +40,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import (  # noqa: E402
-    CLOSE_PASS,
-    ERROR,
-    FAILED,
-    INFORMATIONAL,
-    NON_STRICT,
-    NON_STRICT_ALLOWED,
     OK,
-    UNIMPLEMENTED,
     InfraError,
+    cli_main,
     find_kosoku,
     kill_group,
     log,
@@ -57,6 +50,7 @@ from run import (  # noqa: E402
     plain,
     split_patterns,
     tail,
+    verdict_problems,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -96,26 +90,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--total-timeout", type=float, default=900.0, help="seconds for the whole run (a HANG beyond)")
     ap.add_argument("--summary-md", help="also write a markdown summary here")
     ap.add_argument("--kosoku", help="path to the kosoku executable (default: next to this python, .venv, PATH)")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:
-        return 64 if e.code else 0
-
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    t_start = time.monotonic()
-    try:
-        return run(args, t_start)
-    except InfraError as e:
-        print(f"ERROR: {e}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
-        return 130
-    finally:
-        log(f"Total elapsed: {time.monotonic() - t_start:.1f} s")
+    return cli_main(ap, argv, run)
 
 
 def run(args: argparse.Namespace, t_start: float) -> int:
@@ -199,15 +174,7 @@ def evaluate(args, report_dir: Path, index: dict, notes: list[str], hung: bool, 
             except ValueError:
                 pass
         b, bc = e.get("behavior"), e.get("behaviorClose")
-        why = []
-        if b in (FAILED, ERROR):
-            why.append(f"behavior {b}")
-        elif b == NON_STRICT and not any(fnmatch.fnmatchcase(case_id, p) for p in NON_STRICT_ALLOWED):
-            why.append("NON-STRICT outside 6.4.*")
-        elif b not in (OK, NON_STRICT, INFORMATIONAL, UNIMPLEMENTED):
-            why.append(f"unknown behavior {b}")
-        if bc not in CLOSE_PASS:
-            why.append(f"behaviorClose {bc}")
+        why = verdict_problems(case_id, b, bc)
         cases.append(
             {
                 "id": case_id,
