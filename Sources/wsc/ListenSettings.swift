@@ -33,12 +33,7 @@ struct ListenSettings {
     if let first = unsupported.first {
       throw ValidationError("\(first) is for connecting; it does not apply to --listen")
     }
-    if command.tls.key != nil && command.tls.cert == nil {
-      throw ValidationError("--key needs --cert")
-    }
-    if command.tls.passphrase != nil && command.tls.passphrasePrompt {
-      throw ValidationError("give --passphrase once")
-    }
+    try Settings.checkCertificateFlags(command)
     var seen: Set<String> = []
     for p in command.handshake.subprotocol {
       guard !p.isEmpty, p.utf8.allSatisfy(HTTPHeadParser.isTokenByte) else {
@@ -46,15 +41,9 @@ struct ListenSettings {
       }
       guard seen.insert(p).inserted else { throw ValidationError("subprotocol \"\(p)\" given twice") }
     }
-    guard let maxSize = Settings.parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
-      throw ValidationError(
-        "invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
-    }
+    let maxSize = try Settings.maxMessageSize(command)
     guard command.network.closeTimeout > 0 && command.network.closeTimeout <= 86_400 else {
       throw ValidationError("--close-timeout must be a number of seconds above 0")
-    }
-    for message in command.sending.execute where message.utf8.count > maxSize {
-      throw ValidationError("an -x message is larger than --max-message-size")
     }
     server = WebSocketServer.Configuration(
       host: host, port: port,

@@ -32,12 +32,7 @@ struct Settings {
     } catch {
       throw ValidationError("invalid URL: \(error.description)")
     }
-    if command.tls.passphrase != nil && command.tls.passphrasePrompt {
-      throw ValidationError("give --passphrase once")
-    }
-    if command.tls.key != nil && command.tls.cert == nil {
-      throw ValidationError("--key needs --cert")
-    }
+    try Self.checkCertificateFlags(command)
 
     var headers: [(name: String, value: String)] = []
     for h in command.handshake.header {
@@ -71,10 +66,7 @@ struct Settings {
       throw ValidationError(error.description)
     }
 
-    guard let maxSize = Self.parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
-      throw ValidationError(
-        "invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
-    }
+    let maxSize = try Self.maxMessageSize(command)
     for (name, value) in [
       ("--connect-timeout", command.network.connectTimeout),
       ("--close-timeout", command.network.closeTimeout),
@@ -97,9 +89,6 @@ struct Settings {
       throw ValidationError(
         "--close-reason is \(command.session.closeReason.utf8.count) bytes; a Close frame holds at most 123")
     }
-    for message in command.sending.execute where message.utf8.count > maxSize {
-      throw ValidationError("an -x message is larger than --max-message-size")
-    }
 
     client = WebSocketClient.Configuration(
       handshake: options, connectTimeout: command.network.connectTimeout,
@@ -120,6 +109,28 @@ struct Settings {
     closeCode = code
     closeReason = command.session.closeReason
     prompt = command.interactive
+  }
+
+  /// `--cert`, `--key` and `--passphrase` checks shared by client and listen mode.
+  static func checkCertificateFlags(_ command: WSC) throws {
+    if command.tls.passphrase != nil && command.tls.passphrasePrompt {
+      throw ValidationError("give --passphrase once")
+    }
+    if command.tls.key != nil && command.tls.cert == nil {
+      throw ValidationError("--key needs --cert")
+    }
+  }
+
+  /// `--max-message-size`, which also bounds every `-x` message (both modes).
+  static func maxMessageSize(_ command: WSC) throws -> Int {
+    guard let maxSize = parseSize(command.receiving.maxMessageSize), maxSize >= 1 else {
+      throw ValidationError(
+        "invalid --max-message-size \"\(command.receiving.maxMessageSize)\" (e.g. 65536, 64K, 16M, 1G)")
+    }
+    for message in command.sending.execute where message.utf8.count > maxSize {
+      throw ValidationError("an -x message is larger than --max-message-size")
+    }
+    return maxSize
   }
 
   /// Parses "65536", "64K", "16M", "1G" (binary multiples).
