@@ -28,6 +28,10 @@ public class WebSocketPeer: @unchecked Sendable {
 
   /// A complete message arrived.
   public var onMessage: ((Message) -> Void)?
+  /// A complete message arrived, its payload lent for the duration of the call (valid
+  /// UTF-8 for text). For consumers that copy the bytes out anyway (to stdout): no array
+  /// is allocated per message. When set, it is called instead of `onMessage`.
+  public var onMessageData: WebSocketConnection.MessageHandler?
   /// A Ping arrived (the Pong is already queued).
   public var onPing: (([UInt8]) -> Void)?
   /// A Pong arrived.
@@ -63,6 +67,9 @@ public class WebSocketPeer: @unchecked Sendable {
   }
 
   private var queue: [Entry] = []
+  /// Set (on the I/O thread only, so without the lock) when a hook queued a command: the
+  /// receive loop then encodes it before parsing the next message.
+  private var queuedFromIOThread = false
   /// Bytes of `queue` entries queued from the I/O thread.
   private var replyBytes = 0
   private var queueHead = 0
@@ -211,7 +218,10 @@ public class WebSocketPeer: @unchecked Sendable {
       guard acceptingCommands else { return false }
       queue.append(Entry(command: command, bytes: bytes, fromIOThread: onIOThread))
       queuedBytes += bytes
-      if onIOThread { replyBytes += bytes }
+      if onIOThread {
+        replyBytes += bytes
+        queuedFromIOThread = true
+      }
       wakeLocked()
       return true
     }
@@ -284,10 +294,19 @@ public class WebSocketPeer: @unchecked Sendable {
       }
     }
 
+    // Read once: hooks are set before the connection starts.
+    let messageHandler: WebSocketConnection.MessageHandler
+    if let hook = onMessageData {
+      messageHandler = hook
+    } else {
+      let hook = onMessage
+      messageHandler = { kind, data in hook?(Message(kind: kind, data: Array(data))) }
+    }
+
     if !leftover.isEmpty {
       // Frames that came in the same segment as the 101: deliver them and let the
       // application flush now, the server may stay silent after them.
-      receive(&connection, leftover, count: leftover.count, deliver: deliver)
+      receive(&connection, leftover, count: leftover.count, onMessage: messageHandler, deliver: deliver)
       onIdle?()
     }
 
@@ -399,7 +418,7 @@ public class WebSocketPeer: @unchecked Sendable {
           let r = readBuffer.withUnsafeMutableBytes { transport.read($0) }
           switch r {
           case .done(let n):
-            receive(&connection, readBuffer, count: n, deliver: deliver)
+            receive(&connection, readBuffer, count: n, onMessage: messageHandler, deliver: deliver)
             if pendingReplyBytes >= highWater { break readLoop }
           case .wouldBlock(let wantsWrite):
             readWantsWrite = wantsWrite
@@ -437,24 +456,33 @@ public class WebSocketPeer: @unchecked Sendable {
     return result
   }
 
-  /// Feeds `count` bytes of `buffer`, delivering the events of each message before the
+  /// Feeds `count` bytes of `buffer`, delivering each message and the events before the
   /// next is parsed, and encoding replies the hooks queued in between, so an answer to a
   /// message precedes the Close of a protocol error that follows it.
   private func receive(
     _ connection: inout WebSocketConnection, _ buffer: [UInt8], count: Int,
+    onMessage: @escaping WebSocketConnection.MessageHandler,
     deliver: (inout WebSocketConnection) -> Void
   ) {
     buffer.withUnsafeBytes { raw in
       var index = 0
       while true {
-        index += connection.receiveSome(UnsafeRawBufferPointer(rebasing: raw[index..<count]))
+        let consumed = connection.receiveSome(
+          UnsafeRawBufferPointer(rebasing: raw[index..<count]), onMessage: onMessage)
+        index += consumed
         let hadEvents = connection.hasEvents
         deliver(&connection)
-        if pendingReplyBytes > 0 && connection.state == .open {
-          pullCommands(&connection, limit: Int.max)
-          deliver(&connection)
+        if queuedFromIOThread {
+          queuedFromIOThread = false
+          if connection.state == .open {
+            pullCommands(&connection, limit: Int.max)
+            deliver(&connection)
+          }
         }
-        if !hadEvents { break }
+        // Stop when the input is used up and nothing more can come out of it; a
+        // zero-length final frame still ends on an empty call.
+        if index >= count && consumed == 0 && !hadEvents { break }
+        if !connection.isReading { break }
       }
     }
   }

@@ -13,6 +13,11 @@ public struct FrameDecoder: Sendable {
     case payload(range: Range<Int>, offset: UInt64)
     /// The current frame's payload is complete.
     case frameEnd
+    /// A whole frame found in the input at once: its validated header and its payload,
+    /// bytes `payload` of the input (still masked if the header has a key). Equivalent to
+    /// `.header`, `.payload` (when not empty) and `.frameEnd`; the common case when reads
+    /// are large, so a small frame costs one call and no copy ("parsed in place").
+    case frame(FrameHeader, payload: Range<Int>)
   }
 
   @usableFromInline enum State: Sendable {
@@ -69,6 +74,18 @@ public struct FrameDecoder: Sendable {
       state = .payload(remaining: remaining - take)
       return .payload(range: start..<index, offset: current.payloadLength - remaining)
     case .header:
+      if headerBytes.isEmpty, let whole = try wholeHeader(input, at: index) {
+        current = whole.header
+        let payloadStart = index + whole.size
+        let length = whole.header.payloadLength
+        if UInt64(input.count - payloadStart) >= length {
+          index = payloadStart + Int(length)
+          return .frame(whole.header, payload: payloadStart..<index)
+        }
+        index = payloadStart
+        state = .payload(remaining: length)
+        return .header(whole.header)
+      }
       while index < input.count {
         headerBytes.append(input[index])
         index += 1
@@ -83,24 +100,86 @@ public struct FrameDecoder: Sendable {
     }
   }
 
+  /// The header at `index` when all of its bytes are in `input` (the usual case with
+  /// large reads), parsed straight from the input with the same checks, in the same order,
+  /// as the byte-at-a-time path; nil when it is split across reads.
+  @inline(__always)
+  private func wholeHeader(_ input: UnsafeRawBufferPointer, at index: Int) throws(ProtocolError)
+    -> (header: FrameHeader, size: Int)?
+  {
+    let available = input.count - index
+    guard available >= 2, let base = input.baseAddress else { return nil }
+    let p = base + index
+    let b0 = p.load(as: UInt8.self)
+    let b1 = p.load(fromByteOffset: 1, as: UInt8.self)
+    let len7 = b1 & 0x7F
+    let lengthBytes = len7 == 126 ? 2 : (len7 == 127 ? 8 : 0)
+    let masked = b1 & 0x80 != 0
+    let size = 2 + lengthBytes + (masked ? 4 : 0)
+    guard available >= size else { return nil }
+    let opcode = try checkFirstByte(b0)
+    try checkSecondByte(opcode, b1)
+    var length = UInt64(len7)
+    if lengthBytes > 0 {
+      length = 0
+      for i in 0..<lengthBytes {
+        length = length << 8 | UInt64(p.load(fromByteOffset: 2 + i, as: UInt8.self))
+      }
+    }
+    try checkLength(length, lengthBytes: lengthBytes)
+    var key: MaskKey? = nil
+    if masked {
+      let k = 2 + lengthBytes
+      key = MaskKey(
+        p.load(fromByteOffset: k, as: UInt8.self), p.load(fromByteOffset: k + 1, as: UInt8.self),
+        p.load(fromByteOffset: k + 2, as: UInt8.self), p.load(fromByteOffset: k + 3, as: UInt8.self))
+    }
+    return (
+      FrameHeader(fin: b0 & 0x80 != 0, rsv: b0 & 0x70, opcode: opcode, maskKey: key, payloadLength: length),
+      size
+    )
+  }
+
+  /// §5.2 checks on the first byte: RSV bits, opcode, fragmented control frames.
+  @inline(__always)
+  private func checkFirstByte(_ b0: UInt8) throws(ProtocolError) -> Opcode {
+    let rsv = b0 & 0x70
+    if rsv & ~allowedRSV != 0 { throw .reservedBitsSet(rsv) }
+    guard let op = Opcode(rawValue: b0 & 0x0F) else { throw .reservedOpcode(b0 & 0x0F) }
+    if op.isControl && b0 & 0x80 == 0 { throw .fragmentedControlFrame }
+    if op.isControl && rsv != 0 { throw .reservedBitsSet(rsv) }
+    return op
+  }
+
+  /// §5.1 and §5.5 checks on the second byte: the mask bit for our role, control frame length.
+  @inline(__always)
+  private func checkSecondByte(_ opcode: Opcode, _ b1: UInt8) throws(ProtocolError) {
+    let masked = b1 & 0x80 != 0
+    if masked != (role == .server) { throw .unexpectedMask(masked: masked) }
+    if opcode.isControl && b1 & 0x7F > 125 { throw .controlFrameTooLong(UInt64(b1 & 0x7F)) }
+  }
+
+  /// §5.2 checks on the payload length: 63 bits, minimal encoding, and our frame-size limit.
+  @inline(__always)
+  private func checkLength(_ length: UInt64, lengthBytes: Int) throws(ProtocolError) {
+    if lengthBytes == 8 && length >> 63 != 0 { throw .lengthOverflow }
+    if (lengthBytes == 2 && length < 126) || (lengthBytes == 8 && length <= 0xFFFF) {
+      throw .nonMinimalLength
+    }
+    if length > maxFrameSize { throw .messageTooBig(limit: Int(clamping: maxFrameSize)) }
+  }
+
   /// Checks the fields received so far (§5.2) and returns the header once it is complete.
   private func headerIfComplete() throws(ProtocolError) -> FrameHeader? {
     let b0 = headerByte(0)
     if headerCount == 1 {
-      let rsv = b0 & 0x70
-      if rsv & ~allowedRSV != 0 { throw .reservedBitsSet(rsv) }
-      guard let op = Opcode(rawValue: b0 & 0x0F) else { throw .reservedOpcode(b0 & 0x0F) }
-      if op.isControl && b0 & 0x80 == 0 { throw .fragmentedControlFrame }
-      if op.isControl && rsv != 0 { throw .reservedBitsSet(rsv) }
+      _ = try checkFirstByte(b0)
       return nil
     }
     let b1 = headerByte(1)
     let masked = b1 & 0x80 != 0
     let opcode = Opcode(rawValue: b0 & 0x0F)!
-    if headerCount == 2 {
-      if masked != (role == .server) { throw .unexpectedMask(masked: masked) }
-      if opcode.isControl && b1 & 0x7F > 125 { throw .controlFrameTooLong(UInt64(b1 & 0x7F)) }
-    }
+    if headerCount == 2 { try checkSecondByte(opcode, b1) }
     let len7 = b1 & 0x7F
     let lengthBytes = len7 == 126 ? 2 : (len7 == 127 ? 8 : 0)
     if headerCount < 2 + lengthBytes { return nil }
@@ -108,16 +187,8 @@ public struct FrameDecoder: Sendable {
     if lengthBytes > 0 {
       length = 0
       for i in 0..<lengthBytes { length = length << 8 | UInt64(headerByte(2 + i)) }
-      if headerCount == 2 + lengthBytes {
-        if lengthBytes == 8 && length >> 63 != 0 { throw .lengthOverflow }
-        if (lengthBytes == 2 && length < 126) || (lengthBytes == 8 && length <= 0xFFFF) {
-          throw .nonMinimalLength
-        }
-        if length > maxFrameSize { throw .messageTooBig(limit: Int(clamping: maxFrameSize)) }
-      }
-    } else if headerCount == 2 && length > maxFrameSize {
-      throw .messageTooBig(limit: Int(clamping: maxFrameSize))
     }
+    if headerCount == 2 + lengthBytes { try checkLength(length, lengthBytes: lengthBytes) }
     let total = 2 + lengthBytes + (masked ? 4 : 0)
     if headerCount < total { return nil }
     var key: MaskKey? = nil
@@ -167,6 +238,12 @@ extension FrameDecoder {
           case .frameEnd:
             result.append(Frame(header: current, payload: partial))
             partial = []
+          case .frame(let header, let range):
+            var payload = Array(UnsafeRawBufferPointer(rebasing: raw[range]))
+            if let key = header.maskKey {
+              payload.withUnsafeMutableBytes { _ = Masking.apply(key, to: $0) }
+            }
+            result.append(Frame(header: header, payload: payload))
           }
         }
       } catch {

@@ -175,6 +175,19 @@ public struct WebSocketConnection {
   /// message goes out before the Close of a protocol error that follows it in the same
   /// read (Autobahn 3.2, 4.1.3, 5.15: the earlier message is not lost).
   public mutating func receiveSome(_ bytes: UnsafeRawBufferPointer) -> Int {
+    receiveSome(bytes, onMessage: nil)
+  }
+
+  /// A consumer of data messages whose payload is lent for the duration of the call.
+  public typealias MessageHandler = (Message.Kind, UnsafeRawBufferPointer) -> Void
+
+  /// Like `receiveSome(_:)`, but a complete data message goes to `onMessage`, when no event
+  /// is pending before it, instead of becoming a `.message` event: no copy into a new array
+  /// per message. The payload is lent for the duration of the call: the input itself for an
+  /// unfragmented, unmasked, unencoded frame that arrived whole ("parsed in place",
+  /// DESIGN.md §3), otherwise the connection's message buffer, which is reused. Text is
+  /// validated (§8.1) before the call, exactly as for the event.
+  public mutating func receiveSome(_ bytes: UnsafeRawBufferPointer, onMessage: MessageHandler?) -> Int {
     var index = 0
     while isReading {
       let output: FrameDecoder.Output?
@@ -185,15 +198,25 @@ public struct WebSocketConnection {
         return index
       }
       guard let output else { return index }
-      do {
+      do throws(ProtocolError) {
         switch output {
         case .header(let header): try startFrame(header)
         case .payload(let range, let offset):
           try appendPayload(UnsafeRawBufferPointer(rebasing: bytes[range]), offset: offset)
         case .frameEnd:
-          let before = events.count
-          try endFrame()
-          if events.count > before { return index }
+          if try endFrame(onMessage) { return index }
+        case .frame(let header, let range):
+          let payload = UnsafeRawBufferPointer(rebasing: bytes[range])
+          if let onMessage, canLendInPlace(header) {
+            try startFrame(header, inPlace: true)
+            if header.opcode == .text && !UTF8Validator.isValid(payload) { throw ProtocolError.invalidUTF8 }
+            messageKind = nil
+            onMessage(header.opcode == .text ? .text : .binary, payload)
+            return index
+          }
+          try startFrame(header)
+          if !payload.isEmpty { try appendPayload(payload, offset: 0) }
+          if try endFrame(onMessage) { return index }
         }
       } catch {
         fail(error)
@@ -203,6 +226,19 @@ public struct WebSocketConnection {
     return index
   }
 
+  /// Whether a whole frame is a complete message that can be lent straight from the input:
+  /// a final text or binary frame, unmasked, not transformed by an extension, with no event
+  /// (or frame trace) that must be reported before it.
+  private func canLendInPlace(_ header: FrameHeader) -> Bool {
+    header.fin && header.maskKey == nil && header.rsv == 0
+      && (header.opcode == .text || header.opcode == .binary) && events.isEmpty
+      && !configuration.traceFrames
+  }
+
+  /// The message buffer keeps its storage between messages up to this size, so a stream
+  /// of large messages is not a stream of large allocations.
+  static let keptMessageCapacity = 16 << 20
+
   /// Feeds bytes received from the network.
   public mutating func receive(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { receive($0) }
@@ -211,7 +247,7 @@ public struct WebSocketConnection {
   /// Whether an EOF now would be a clean end: after the closing handshake or our failure.
   public var eofIsClean: Bool { state == .closed || state == .failed || receivedClose != nil }
 
-  private mutating func startFrame(_ header: FrameHeader) throws(ProtocolError) {
+  private mutating func startFrame(_ header: FrameHeader, inPlace: Bool = false) throws(ProtocolError) {
     if header.opcode.isControl {
       controlBuffer.removeAll(keepingCapacity: true)
       return
@@ -243,7 +279,7 @@ public struct WebSocketConnection {
       throw .messageTooBig(limit: configuration.maxMessageSize)
     }
     frameStart = messageBuffer.count
-    if messageBuffer.capacity < messageBuffer.count + Int(header.payloadLength) {
+    if !inPlace && messageBuffer.capacity < messageBuffer.count + Int(header.payloadLength) {
       messageBuffer.reserveCapacity(messageBuffer.count + Int(header.payloadLength))
     }
   }
@@ -303,7 +339,15 @@ public struct WebSocketConnection {
     }
   }
 
-  private mutating func endFrame() throws(ProtocolError) {
+  /// Finishes the current frame; returns true when it produced an event or a message.
+  private mutating func endFrame(_ onMessage: MessageHandler?) throws(ProtocolError) -> Bool {
+    let before = events.count
+    let delivered = try finishFrame(onMessage)
+    return delivered || events.count > before
+  }
+
+  /// Returns true when it handed a message to `onMessage`.
+  private mutating func finishFrame(_ onMessage: MessageHandler?) throws(ProtocolError) -> Bool {
     let header = decoder.currentHeader
     if configuration.traceFrames {
       let payload = header.opcode.isControl ? controlBuffer[...] : messageBuffer[frameStart...]
@@ -329,7 +373,7 @@ public struct WebSocketConnection {
     case .close:
       try receiveClose(controlBuffer)
     default:
-      guard header.fin else { return }
+      guard header.fin else { return false }
       if messageEncoded {
         let start = messageBuffer.count
         try decodePayload(UnsafeRawBufferPointer(start: nil, count: 0), key: nil, offset: 0, isFinal: true)
@@ -343,11 +387,17 @@ public struct WebSocketConnection {
       }
       if messageKind == .text && !messageValidator.isComplete { throw .invalidUTF8 }
       let kind = messageKind ?? .binary
+      messageKind = nil
+      if let onMessage, events.isEmpty {
+        messageBuffer.withUnsafeBytes { onMessage(kind, $0) }
+        messageBuffer.removeAll(keepingCapacity: messageBuffer.capacity <= Self.keptMessageCapacity)
+        return true
+      }
       let data = messageBuffer
       messageBuffer = []
-      messageKind = nil
       events.append(.message(Message(kind: kind, data: data)))
     }
+    return false
   }
 
   private mutating func receiveClose(_ payload: [UInt8]) throws(ProtocolError) {

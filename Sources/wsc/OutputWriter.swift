@@ -45,20 +45,30 @@ final class OutputWriter: @unchecked Sendable {
   /// stdout has failed.
   @discardableResult
   func write(_ message: Message, prefix: String = "") -> Bool {
+    message.data.withUnsafeBytes { write(message.kind, $0, prefix: prefix) }
+  }
+
+  /// Appends one message whose payload is lent for the call. A payload larger than the
+  /// buffer is written straight from where it lies, after what is buffered, instead of
+  /// being copied into the buffer first.
+  @discardableResult
+  func write(_ kind: Message.Kind, _ data: UnsafeRawBufferPointer, prefix: String = "") -> Bool {
     lock.withLock {
       guard failure == nil else { return false }
       if !prefix.isEmpty { buffer.append(contentsOf: prefix.utf8) }
       if format.terminal {
-        switch message.kind {
-        case .text: buffer.append(contentsOf: Terminal.escape(message.data).utf8)
+        switch kind {
+        case .text: buffer.append(contentsOf: Terminal.escape(data).utf8)
         case .binary:
-          buffer.append(
-            contentsOf: "(binary, \(message.data.count) bytes) \(Terminal.hexPreview(message.data))".utf8)
+          buffer.append(contentsOf: "(binary, \(data.count) bytes) \(Terminal.hexPreview(data))".utf8)
         }
-      } else if message.kind == .binary && format.base64Binary {
-        buffer.append(contentsOf: Base64.encode(message.data))
+      } else if kind == .binary && format.base64Binary {
+        buffer.append(contentsOf: Base64.encode(data))
+      } else if data.count >= flushThreshold {
+        flushLocked()
+        writeAll(data)
       } else {
-        buffer.append(contentsOf: message.data)
+        buffer.append(contentsOf: data)
       }
       buffer.append(format.terminal ? UInt8(ascii: "\n") : format.separator)
       if buffer.count >= flushThreshold || format.terminal { flushLocked() }
@@ -76,10 +86,15 @@ final class OutputWriter: @unchecked Sendable {
   }
 
   private func flushLocked() {
+    buffer.withUnsafeBytes { writeAll($0) }
+    buffer.removeAll(keepingCapacity: buffer.capacity <= 4 * flushThreshold)
+  }
+
+  /// Writes `bytes` to stdout unless it has already failed; records the failure.
+  private func writeAll(_ bytes: UnsafeRawBufferPointer) {
     var offset = 0
-    defer { buffer.removeAll(keepingCapacity: buffer.capacity <= 4 * flushThreshold) }
-    while offset < buffer.count && failure == nil {
-      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+    while offset < bytes.count && failure == nil {
+      let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
       if n >= 0 {
         offset += n
         continue

@@ -98,10 +98,10 @@ final class Session: @unchecked Sendable {
         activity.broadcast()
       }
     }
-    client.onMessage = { [self] message in
+    client.onMessageData = { [self] kind, data in
       if echo {
-        client.send(message.kind, message.data)
-      } else if !output.write(message) {
+        client.send(kind, Array(data))
+      } else if !output.write(kind, data) {
         stdoutFailed()
       }
       activity.withLock {

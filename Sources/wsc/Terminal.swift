@@ -67,7 +67,7 @@ enum Terminal {
   static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
   /// Hex preview of binary data, as `00 01 ff …` capped at `limit` bytes.
-  static func hexPreview(_ data: [UInt8], limit: Int = 32) -> String {
+  static func hexPreview<C: Collection>(_ data: C, limit: Int = 32) -> String where C.Element == UInt8 {
     let digits = Array("0123456789abcdef")
     var parts: [String] = []
     for b in data.prefix(limit) { parts.append(String(digits[Int(b >> 4)]) + String(digits[Int(b & 0xF)])) }

@@ -147,6 +147,15 @@ func decodeFrames(
             }
             header = nil
             payload = []
+          case .frame(let h, let range):
+            #expect(header == nil, "whole frame inside a frame", sourceLocation: sourceLocation)
+            #expect(range.lowerBound >= 0 && range.upperBound <= raw.count, sourceLocation: sourceLocation)
+            #expect(UInt64(range.count) == h.payloadLength, sourceLocation: sourceLocation)
+            var whole = Array(UnsafeRawBufferPointer(rebasing: raw[range]))
+            if let key = h.maskKey {
+              whole.withUnsafeMutableBytes { _ = Masking.apply(key, to: $0) }
+            }
+            frames.append(Frame(header: h, payload: whole))
           }
         }
         #expect(index == raw.count, "input not fully consumed", sourceLocation: sourceLocation)
