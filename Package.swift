@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
   name: "wsc",
-  platforms: [.macOS(.v13)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "wsc", targets: ["wsc"]),
     .library(name: "WebSocketProtocol", targets: ["WebSocketProtocol"]),

@@ -1,3 +1,4 @@
+import Synchronization
 import WebSocketProtocol
 
 #if canImport(Glibc)
@@ -67,9 +68,10 @@ public class WebSocketPeer: @unchecked Sendable {
   }
 
   private var queue: [Entry] = []
-  /// Set (on the I/O thread only, so without the lock) when a hook queued a command: the
-  /// receive loop then encodes it before parsing the next message.
-  private var queuedFromIOThread = false
+  /// Set when a hook queued a command: the receive loop then encodes it before parsing
+  /// the next message. Only the I/O thread touches it; an atomic because it is read once
+  /// per message and a class property would cost a dynamic exclusivity check each time.
+  private let queuedFromIOThread = Atomic<Bool>(false)
   /// Bytes of `queue` entries queued from the I/O thread.
   private var replyBytes = 0
   private var queueHead = 0
@@ -220,7 +222,7 @@ public class WebSocketPeer: @unchecked Sendable {
       queuedBytes += bytes
       if onIOThread {
         replyBytes += bytes
-        queuedFromIOThread = true
+        queuedFromIOThread.store(true, ordering: .relaxed)
       }
       wakeLocked()
       return true
@@ -274,11 +276,18 @@ public class WebSocketPeer: @unchecked Sendable {
     var readWantsWrite = false  // TLS: SSL_read needs the socket writable first
     var shutDown = false  // server role: our side of TCP is closed
 
+    // Read once: hooks are set before the connection starts.
+    let dataHook = onMessageData
+    let messageHook = onMessage
+    let messageHandler: WebSocketConnection.MessageHandler =
+      dataHook ?? { kind, data in messageHook?(Message(kind: kind, data: Array(data))) }
+
     func deliver(_ connection: inout WebSocketConnection) {
       guard connection.hasEvents else { return }
       for event in connection.takeEvents() {
         switch event {
-        case .message(let m): onMessage?(m)
+        case .message(let m):
+          if let dataHook { m.data.withUnsafeBytes { dataHook(m.kind, $0) } } else { messageHook?(m) }
         case .ping(let p): onPing?(p)
         case .pong(let p): onPong?(p)
         case .frame(let t): onFrame?(t)
@@ -292,15 +301,6 @@ public class WebSocketPeer: @unchecked Sendable {
           stopAcceptingCommands()
         }
       }
-    }
-
-    // Read once: hooks are set before the connection starts.
-    let messageHandler: WebSocketConnection.MessageHandler
-    if let hook = onMessageData {
-      messageHandler = hook
-    } else {
-      let hook = onMessage
-      messageHandler = { kind, data in hook?(Message(kind: kind, data: Array(data))) }
     }
 
     if !leftover.isEmpty {
@@ -472,17 +472,17 @@ public class WebSocketPeer: @unchecked Sendable {
         index += consumed
         let hadEvents = connection.hasEvents
         deliver(&connection)
-        if queuedFromIOThread {
-          queuedFromIOThread = false
+        if queuedFromIOThread.load(ordering: .relaxed) {
+          queuedFromIOThread.store(false, ordering: .relaxed)
           if connection.state == .open {
             pullCommands(&connection, limit: Int.max)
             deliver(&connection)
           }
         }
-        // Stop when the input is used up and nothing more can come out of it; a
-        // zero-length final frame still ends on an empty call.
-        if index >= count && consumed == 0 && !hadEvents { break }
-        if !connection.isReading { break }
+        // A call that consumed nothing and reported nothing means the input is used up
+        // (a frame's end is always reported in the call that consumed its last byte) or
+        // the connection stopped reading.
+        if consumed == 0 && !hadEvents { break }
       }
     }
   }

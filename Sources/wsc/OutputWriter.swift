@@ -1,3 +1,4 @@
+import Synchronization
 import WebSocketClient
 import WebSocketProtocol
 
@@ -10,8 +11,10 @@ import WebSocketProtocol
 /// Buffered message output on stdout (DESIGN.md §3: flushed when the socket has nothing
 /// more to read right now, so floods go out in large writes and a lone reply at once).
 ///
-/// Called from the I/O thread and, at exit, the main thread; a lock keeps them apart.
-final class OutputWriter: @unchecked Sendable {
+/// Called from I/O threads (several in listen mode) and, at exit, the main thread; a
+/// `Mutex` keeps them apart. It is taken once per message, so it is the inlinable futex
+/// mutex of the Synchronization module rather than a pthread mutex behind a call.
+final class OutputWriter: Sendable {
   enum Failure: Equatable {
     /// The reader went away (EPIPE): end quietly.
     case brokenPipe
@@ -27,19 +30,51 @@ final class OutputWriter: @unchecked Sendable {
     var terminal = false
   }
 
-  private let lock = ConditionLock()
-  private let fd: Int32 = 1
+  /// The buffer and the first failure, owned by whoever holds the mutex.
+  private struct State: ~Copyable {
+    let fd: Int32 = 1
+    var buffer: [UInt8] = []
+    var failure: Failure?
+
+    mutating func flush() {
+      buffer.withUnsafeBytes { writeAll($0) }
+      buffer.removeAll(keepingCapacity: buffer.capacity <= 4 * OutputWriter.flushThreshold)
+    }
+
+    /// Writes `bytes` to stdout unless it has already failed; records the failure.
+    mutating func writeAll(_ bytes: UnsafeRawBufferPointer) {
+      var offset = 0
+      while offset < bytes.count && failure == nil {
+        let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n >= 0 {
+          offset += n
+          continue
+        }
+        switch errno {
+        case EINTR: continue
+        case EAGAIN:
+          // stdout was left non-blocking by another process: wait until it drains.
+          var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+          _ = poll(&p, 1, 1000)
+        case EPIPE: failure = .brokenPipe
+        default: failure = .error("cannot write to stdout: \(String(cString: strerror(errno)))")
+        }
+      }
+    }
+  }
+
+  private static let flushThreshold = 64 * 1024
   private let format: Format
-  private var buffer: [UInt8] = []
-  private(set) var failure: Failure?
-  private let flushThreshold = 64 * 1024
+  private let state: Mutex<State>
 
   init(format: Format) {
     self.format = format
-    buffer.reserveCapacity(flushThreshold * 2)
+    var initial = State()
+    initial.buffer.reserveCapacity(Self.flushThreshold * 2)
+    state = Mutex(initial)
   }
 
-  var currentFailure: Failure? { lock.withLock { failure } }
+  var currentFailure: Failure? { state.withLock { $0.failure } }
 
   /// Appends one message, after `prefix` (listen mode's `[N] ` tag); returns false once
   /// stdout has failed.
@@ -53,61 +88,36 @@ final class OutputWriter: @unchecked Sendable {
   /// being copied into the buffer first.
   @discardableResult
   func write(_ kind: Message.Kind, _ data: UnsafeRawBufferPointer, prefix: String = "") -> Bool {
-    lock.withLock {
-      guard failure == nil else { return false }
-      if !prefix.isEmpty { buffer.append(contentsOf: prefix.utf8) }
+    let format = format
+    return state.withLock { s in
+      guard s.failure == nil else { return false }
+      if !prefix.isEmpty { s.buffer.append(contentsOf: prefix.utf8) }
       if format.terminal {
         switch kind {
-        case .text: buffer.append(contentsOf: Terminal.escape(data).utf8)
+        case .text: s.buffer.append(contentsOf: Terminal.escape(data).utf8)
         case .binary:
-          buffer.append(contentsOf: "(binary, \(data.count) bytes) \(Terminal.hexPreview(data))".utf8)
+          s.buffer.append(contentsOf: "(binary, \(data.count) bytes) \(Terminal.hexPreview(data))".utf8)
         }
       } else if kind == .binary && format.base64Binary {
-        buffer.append(contentsOf: Base64.encode(data))
-      } else if data.count >= flushThreshold {
-        flushLocked()
-        writeAll(data)
+        s.buffer.append(contentsOf: Base64.encode(data))
+      } else if data.count >= Self.flushThreshold {
+        s.flush()
+        s.writeAll(data)
       } else {
-        buffer.append(contentsOf: data)
+        s.buffer.append(contentsOf: data)
       }
-      buffer.append(format.terminal ? UInt8(ascii: "\n") : format.separator)
-      if buffer.count >= flushThreshold || format.terminal { flushLocked() }
-      return failure == nil
+      s.buffer.append(format.terminal ? UInt8(ascii: "\n") : format.separator)
+      if s.buffer.count >= Self.flushThreshold || format.terminal { s.flush() }
+      return s.failure == nil
     }
   }
 
   /// Writes out the buffer; returns false once stdout has failed.
   @discardableResult
   func flush() -> Bool {
-    lock.withLock {
-      flushLocked()
-      return failure == nil
-    }
-  }
-
-  private func flushLocked() {
-    buffer.withUnsafeBytes { writeAll($0) }
-    buffer.removeAll(keepingCapacity: buffer.capacity <= 4 * flushThreshold)
-  }
-
-  /// Writes `bytes` to stdout unless it has already failed; records the failure.
-  private func writeAll(_ bytes: UnsafeRawBufferPointer) {
-    var offset = 0
-    while offset < bytes.count && failure == nil {
-      let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-      if n >= 0 {
-        offset += n
-        continue
-      }
-      switch errno {
-      case EINTR: continue
-      case EAGAIN:
-        // stdout was left non-blocking by another process: wait until it drains.
-        var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        _ = poll(&p, 1, 1000)
-      case EPIPE: failure = .brokenPipe
-      default: failure = .error("cannot write to stdout: \(String(cString: strerror(errno)))")
-      }
+    state.withLock { s in
+      s.flush()
+      return s.failure == nil
     }
   }
 }

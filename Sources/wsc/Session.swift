@@ -1,3 +1,4 @@
+import Synchronization
 import WebSocketClient
 import WebSocketProtocol
 
@@ -31,8 +32,13 @@ final class Session: @unchecked Sendable {
 
   /// Incoming-message activity, for the end-of-input wait (`-w`, `--count`).
   private let activity = ConditionLock()
-  private var messagesReceived = 0
   private var lastActivity = MonotonicClock.now()
+  /// Counted by the I/O thread without the lock (a message flood costs no lock per
+  /// message); the main thread reads them when it wakes, and is woken only when the
+  /// count reaches `--count`.
+  private let messagesReceived = Atomic<Int>(0)
+  /// `MonotonicClock.now()` of the latest message, as its bit pattern.
+  private let lastMessageTime = Atomic<UInt64>(0)
   private var ended = false
   private var opened = false
   private var localError: String?
@@ -89,6 +95,7 @@ final class Session: @unchecked Sendable {
   private func installHooks() {
     let echo = settings.echo
     let verbose = settings.verbose
+    let countTarget = settings.count ?? 0
     client.onOpen = { [self] response in
       // -v: the agreed extension parameters, e.g. "* permessage-deflate: client_max_window_bits=15".
       if verbose { for e in response.negotiated { Terminal.writeStderr("* \(e)\n") } }
@@ -104,11 +111,10 @@ final class Session: @unchecked Sendable {
       } else if !output.write(kind, data) {
         stdoutFailed()
       }
-      activity.withLock {
-        messagesReceived += 1
-        lastActivity = MonotonicClock.now()
-        activity.broadcast()
-      }
+      let count = messagesReceived.add(1, ordering: .relaxed).newValue
+      lastMessageTime.store(MonotonicClock.now().bitPattern, ordering: .relaxed)
+      // Taking the lock orders this wake-up after the main thread's check of the count.
+      if count == countTarget { activity.withLock { activity.broadcast() } }
     }
     client.onIdle = { [self] in
       if !output.flush() { stdoutFailed() }
@@ -220,13 +226,14 @@ final class Session: @unchecked Sendable {
     activity.withLock {
       lastActivity = max(lastActivity, MonotonicClock.now())
       while !ended {
-        if let n = settings.count, messagesReceived >= n { break }
+        if let n = settings.count, messagesReceived.load(ordering: .relaxed) >= n { break }
         if wait < 0 {
           activity.wait()
           continue
         }
         // Before the handshake completes the wait has not started.
-        let deadline = lastActivity + wait
+        let lastMessage = Double(bitPattern: lastMessageTime.load(ordering: .relaxed))
+        let deadline = max(lastActivity, lastMessage) + wait
         if opened && MonotonicClock.now() >= deadline { break }
         activity.wait(until: opened ? deadline : nil)
       }
