@@ -133,7 +133,7 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
       role: .client,
       configuration: .init(
         maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames),
-      extension: opened.0.negotiated.first?.makeExtension(role: .client))
+      extension: opened.0.negotiated.first?.makeExtension(role: .client), random: MaskingKeySource())
     return runOpen(&connection, transport, leftover: opened.1, result: result)
   }
 
