@@ -52,6 +52,7 @@ public class WebSocketPeer: @unchecked Sendable {
 
   private enum Command {
     case message(Message.Kind, [UInt8])
+    case batch(Message.Kind, MessageBatch)
     case ping([UInt8])
     case pong([UInt8])
     case close(UInt16?, String)
@@ -167,6 +168,14 @@ public class WebSocketPeer: @unchecked Sendable {
   @discardableResult
   public func send(_ kind: Message.Kind, _ data: [UInt8]) -> Bool {
     enqueue(.message(kind, data), bytes: data.count)
+  }
+
+  /// Queues several messages of one kind with one lock, in order. Returns false if the
+  /// connection no longer accepts messages.
+  @discardableResult
+  public func send(_ kind: Message.Kind, batch: MessageBatch) -> Bool {
+    if batch.isEmpty { return true }
+    return enqueue(.batch(kind, batch), bytes: batch.bytes.count)
   }
 
   /// Queues a Ping (at most 125 bytes).
@@ -524,6 +533,17 @@ public class WebSocketPeer: @unchecked Sendable {
       do throws(UsageError) {
         switch command {
         case .message(let kind, let data): try connection.send(kind, data)
+        case .batch(let kind, let messages):
+          messages.forEach { data in
+            do throws(UsageError) {
+              try connection.send(kind, data)
+              return true
+            } catch {
+              onError?(.local("not sent: \(error.description)"))
+              // Once the connection is closing, the rest of the batch cannot go either.
+              return error != .connectionClosing
+            }
+          }
         case .ping(let data): try connection.ping(data)
         case .pong(let data): try connection.pong(data)
         case .close(let code, let reason): try connection.close(code: code, reason: reason)

@@ -31,25 +31,38 @@ public struct FrameHeader: Sendable, Hashable {
   /// Writes the header with the minimal length encoding (§5.2) into `out`.
   @inlinable
   public func write(into out: inout [UInt8]) {
-    out.append((fin ? 0x80 : 0) | rsv | opcode.rawValue)
+    var bytes: (UInt64, UInt64) = (0, 0)
+    withUnsafeMutableBytes(of: &bytes) { raw in
+      let n = write(to: raw.baseAddress!)
+      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<n]))
+    }
+  }
+
+  /// Writes the header with the minimal length encoding (§5.2) at `p`, which has room for
+  /// 14 bytes; returns the number of bytes written (`encodedSize`).
+  @inlinable
+  public func write(to p: UnsafeMutableRawPointer) -> Int {
+    p.storeBytes(of: (fin ? 0x80 : 0) | rsv | opcode.rawValue, as: UInt8.self)
     let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+    var n = 2
     if payloadLength < 126 {
-      out.append(maskBit | UInt8(payloadLength))
+      p.storeBytes(of: maskBit | UInt8(payloadLength), toByteOffset: 1, as: UInt8.self)
     } else if payloadLength <= 0xFFFF {
-      out.append(maskBit | 126)
-      out.append(UInt8(truncatingIfNeeded: payloadLength >> 8))
-      out.append(UInt8(truncatingIfNeeded: payloadLength))
+      p.storeBytes(of: maskBit | 126, toByteOffset: 1, as: UInt8.self)
+      p.storeBytes(of: UInt16(payloadLength).bigEndian, toByteOffset: 2, as: UInt16.self)
+      n = 4
     } else {
-      out.append(maskBit | 127)
-      for shift in stride(from: 56, through: 0, by: -8) {
-        out.append(UInt8(truncatingIfNeeded: payloadLength >> UInt64(shift)))
-      }
+      p.storeBytes(of: maskBit | 127, toByteOffset: 1, as: UInt8.self)
+      p.storeBytes(of: payloadLength.bigEndian, toByteOffset: 2, as: UInt64.self)
+      n = 10
     }
     if let k = maskKey {
-      out.append(k.b0)
-      out.append(k.b1)
-      out.append(k.b2)
-      out.append(k.b3)
+      p.storeBytes(of: k.b0, toByteOffset: n, as: UInt8.self)
+      p.storeBytes(of: k.b1, toByteOffset: n + 1, as: UInt8.self)
+      p.storeBytes(of: k.b2, toByteOffset: n + 2, as: UInt8.self)
+      p.storeBytes(of: k.b3, toByteOffset: n + 3, as: UInt8.self)
+      n += 4
     }
+    return n
   }
 }

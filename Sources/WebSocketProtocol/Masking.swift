@@ -28,11 +28,11 @@ public struct MaskKey: Sendable, Hashable {
   /// The key repeated over 8 bytes in memory order, starting at key byte `phase`,
   /// so a word-sized XOR masks 8 payload bytes at once whatever the host's endianness.
   @inlinable func word(phase: Int) -> UInt64 {
-    var w: UInt64 = 0
-    withUnsafeMutableBytes(of: &w) { raw in
-      for i in 0..<8 { raw[i] = self[phase + i] }
-    }
-    return w
+    // The value whose little-endian bytes are b0 b1 b2 b3, rotated to start at `phase`.
+    let k = UInt32(b0) | UInt32(b1) << 8 | UInt32(b2) << 16 | UInt32(b3) << 24
+    let shift = UInt32(8 * (phase & 3))
+    let r = shift == 0 ? k : (k >> shift | k << (32 - shift))
+    return (UInt64(r) | UInt64(r) << 32).littleEndian
   }
 }
 

@@ -559,7 +559,8 @@ public struct WebSocketConnection {
     preview: UnsafeRawBufferPointer? = nil
   ) throws(UsageError) {
     if opcode.isControl && payload.count > 125 { throw .controlPayloadTooLong(payload.count) }
-    let key: MaskKey? = role == .client ? MaskKey(random: random.next()) : nil
+    let key: MaskKey? =
+      role == .client ? MaskKey(random: UInt32(truncatingIfNeeded: random.next() as UInt64)) : nil
     let header = FrameHeader(
       fin: fin, rsv: rsv, opcode: opcode, maskKey: key, payloadLength: UInt64(payload.count))
     if configuration.traceFrames {

@@ -211,7 +211,7 @@ final class ListenSession: @unchecked Sendable {
           return true
         }
         warnedNoClient = false
-        server.broadcast(kind, line)
+        server.broadcast(kind, Array(line))
         return true
       },
       onOversized: { [self] size in

@@ -194,24 +194,31 @@ final class Session: @unchecked Sendable {
   }
 
   /// Sends each stdin message until EOF, or until the connection stops accepting messages.
+  /// The messages of each read go to the connection as one batch.
   private func readInput() {
     let kind: Message.Kind = settings.binaryInput ? .binary : .text
     var reader = InputReader(separator: settings.separator, maxSize: settings.client.maxMessageSize)
     var lineNumber = 0
+    var batch = MessageBatch()
     let outcome = reader.run(
-      message: { [self] line in
+      message: { line in
         lineNumber += 1
         if kind == .text && !UTF8Validator.isValid(line) {
           Terminal.error("input message \(lineNumber) is not valid UTF-8; not sent (use -b to send binary)")
           return true
         }
-        return client.send(kind, line)
+        batch.append(line)
+        return true
       },
       onOversized: { [self] size in
         lineNumber += 1
         Terminal.error(
           "input message \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent"
         )
+      },
+      onChunkEnd: { [self] in
+        defer { batch = MessageBatch() }
+        return client.send(kind, batch: batch)
       })
     if case .failed(let message) = outcome {
       localError = message
