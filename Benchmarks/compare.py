@@ -1,6 +1,6 @@
 """wsc against websocat, the Python websockets CLI and a plain-TCP floor (issue #7).
 
-Every server is Benchmarks/bench_server.c (built here with `cc -O2`): it prebuilds its
+Every server is Benchmarks/bench_server.c (built here with `cc -O2 ... -lssl -lcrypto -lz`): it prebuilds its
 frames and writes them in ~4 MiB chunks, or counts what it receives without unmasking,
 so the client under test is the bottleneck. Every run is verified (message and byte
 counts), not only timed; a run that fails verification is reported as such.
@@ -40,7 +40,7 @@ def setup() -> dict[str, str]:
     server = BUILD / "bench_server"
     src = ROOT / "Benchmarks" / "bench_server.c"
     if not server.exists() or server.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["cc", "-O2", "-Wall", "-o", str(server), str(src)], check=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-o", str(server), str(src), "-lssl", "-lcrypto", "-lz"], check=True)
     venv = BUILD.parent / "bench-venv"
     if not (venv / "bin" / "websocat").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
