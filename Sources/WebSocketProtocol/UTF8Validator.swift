@@ -24,7 +24,16 @@ public struct UTF8Validator: Sendable, Hashable {
     var i = 0
     while i < count {
       if remaining == 0 {
-        // ASCII fast path: 8 bytes at a time while no high bit is set.
+        // ASCII fast path: 32 bytes per step (four words ORed, one test) while no high
+        // bit is set, then 8 at a time to find the block that has one.
+        while i + 32 <= count {
+          let p = base + i
+          let any =
+            p.loadUnaligned(as: UInt64.self) | (p + 8).loadUnaligned(as: UInt64.self)
+            | (p + 16).loadUnaligned(as: UInt64.self) | (p + 24).loadUnaligned(as: UInt64.self)
+          if any & 0x8080_8080_8080_8080 != 0 { break }
+          i += 32
+        }
         while i + 8 <= count {
           if (base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
           i += 8
