@@ -84,17 +84,55 @@ func feed(
     events: events, outgoing: connection.takeOutgoing(), state: connection.state, failure: connection.failure)
 }
 
+/// Feeds `chunks` the way `WebSocketPeer` does: `receiveSome` with a message handler, one
+/// message at a time, taking the events after each call. Messages the handler was lent are
+/// recorded as `.message` events in arrival order, so the outcome compares with `feed`'s.
+func feedLending(
+  _ chunks: [[UInt8]], role: Role = .client,
+  configuration: WebSocketConnection.Configuration = .init(), seed: UInt64 = 42
+) -> Outcome {
+  var connection = WebSocketConnection(
+    role: role, configuration: configuration, random: SplitMix64(seed: seed))
+  final class Recorder { var events: [WebSocketEvent] = [] }
+  let recorder = Recorder()
+  let handler: WebSocketConnection.MessageHandler = { kind, data in
+    recorder.events.append(.message(Message(kind: kind, data: Array(data))))
+  }
+  for chunk in chunks {
+    chunk.withUnsafeBytes { raw in
+      var index = 0
+      // Bounded: every round consumes input or reports something, and both are finite.
+      for _ in 0...(2 * raw.count + 2) {
+        let rest = UnsafeRawBufferPointer(rebasing: raw[index...])
+        let consumed = connection.receiveSome(rest, onMessage: handler)
+        index += consumed
+        let taken = connection.takeEvents()
+        recorder.events += taken
+        if consumed == 0 && taken.isEmpty { break }
+      }
+    }
+  }
+  return Outcome(
+    events: recorder.events, outgoing: connection.takeOutgoing(), state: connection.state,
+    failure: connection.failure)
+}
+
 /// Feeds `input` whole, byte by byte and (when `everySplit`) at every split point, expects
-/// the same outcome from each, and returns it.
+/// the same outcome from each, and returns it. Each way is also fed through the lending
+/// path (`feedLending`), which must give the same outcome as the event path.
 @discardableResult
 func feedAllWays(
   _ input: [UInt8], role: Role = .client, configuration: WebSocketConnection.Configuration = .init(),
   everySplit: Bool = true, sourceLocation: SourceLocation = #_sourceLocation
 ) -> Outcome {
   let reference = feed([input], role: role, configuration: configuration)
-  for (name, chunks) in choppings(input, everySplit: everySplit).dropFirst() {
-    let outcome = feed(chunks, role: role, configuration: configuration)
-    #expect(outcome == reference, "fed \(name)", sourceLocation: sourceLocation)
+  for (name, chunks) in choppings(input, everySplit: everySplit) {
+    if name != "whole" {
+      let outcome = feed(chunks, role: role, configuration: configuration)
+      #expect(outcome == reference, "fed \(name)", sourceLocation: sourceLocation)
+    }
+    let lent = feedLending(chunks, role: role, configuration: configuration)
+    #expect(lent == reference, "fed \(name), messages lent", sourceLocation: sourceLocation)
   }
   return reference
 }
