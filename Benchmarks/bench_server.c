@@ -4,7 +4,9 @@
  *
  *   send N SIZE   answers the WebSocket handshake, writes N prebuilt text frames of
  *                 SIZE bytes in large chunks, then Close 1000; waits for the client's
- *                 Close (or EOF) and closes TCP first (RFC 6455 §7.1.1).
+ *                 Close (or EOF) and closes TCP first (RFC 6455 §7.1.1). Then prints
+ *                 "close CODE REASON" from the client's Close ("close" alone if it had
+ *                 no code, nothing at EOF): why a client that gave up did so.
  *   count         answers the handshake, counts the client's data messages and their
  *                 bytes without unmasking, answers its Close; prints "MESSAGES BYTES".
  *   echo          answers the handshake, echoes text messages unmasked, answers Close.
@@ -245,6 +247,8 @@ struct parser {
   unsigned char mask[4];
   uint64_t pos;
   unsigned char *msg; /* echo mode: the current message */
+  unsigned char close_payload[125]; /* the Close frame's payload (code, reason), unmasked */
+  size_t close_len;
   size_t msglen, msgcap;
   unsigned long long messages, bytes, compressed_messages;
 };
@@ -275,6 +279,9 @@ static int feed(struct parser *p, const unsigned char *b, size_t n, int fd, int 
       p->hlen = 0;
     }
     size_t take = n - i < p->remaining ? n - i : (size_t)p->remaining;
+    if (p->opcode == 8)
+      for (size_t k = 0; k < take && p->close_len < sizeof p->close_payload; k++)
+        p->close_payload[p->close_len++] = b[i + k] ^ (p->masked ? p->mask[(p->pos + k) & 3] : 0);
     if (echo && p->opcode != 8) {
       if (p->msglen + take > p->msgcap) {
         p->msgcap = (p->msglen + take) * 2;
@@ -499,16 +506,20 @@ int main(int argc, char **argv) {
       /* Wait for the client's Close, then close TCP first. */
       struct parser p = {0};
       ssize_t r;
-      while ((r = read_some(fd, buf, sizeof buf)) > 0)
-        if (feed(&p, buf, (size_t)r, fd, 0)) break;
-    } else {
-      if (ssl) SSL_shutdown(ssl);
-      shutdown(fd, SHUT_WR);
-      while (read_some(fd, buf, sizeof buf) > 0) {}
-      close(fd);
+      int closed = 0;
+      while (!closed && (r = read_some(fd, buf, sizeof buf)) > 0) closed = feed(&p, buf, (size_t)r, fd, 0);
+      close_connection(fd);
+      if (closed && p.close_len >= 2)
+        printf("close %d %.*s\n", p.close_payload[0] << 8 | p.close_payload[1], (int)p.close_len - 2,
+               (const char *)p.close_payload + 2);
+      else if (closed)
+        printf("close\n");
       return 0;
     }
-    close_connection(fd);
+    if (ssl) SSL_shutdown(ssl);
+    shutdown(fd, SHUT_WR);
+    while (read_some(fd, buf, sizeof buf) > 0) {}
+    close(fd);
     return 0;
   }
   if (!strcmp(mode, "count") || !strcmp(mode, "echo")) {

