@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --build-only
-swift build -c release --static-swift-stdlib --product wsc >&2
+swift build -c release --static-swift-stdlib -Xswiftc -use-ld=lld --product wsc >&2
 wsc=.build/release/wsc
 log=$(mktemp)
 "$wsc" -l 127.0.0.1:0 --echo </dev/null 2>"$log" &

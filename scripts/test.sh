@@ -24,7 +24,7 @@ echo "== unit tests" >&2
 swift test
 
 echo "== Autobahn client cases, all 517 with permessage-deflate (release build, about 7 min)" >&2
-swift build -c release --static-swift-stdlib --product wsc >&2
+swift build -c release --static-swift-stdlib -Xswiftc -use-ld=lld --product wsc >&2
 .venv/bin/python Tests/Autobahn/run.py --wsc .build/release/wsc --cases "*" \
   --out .build/autobahn --summary-md .build/autobahn/summary.md
 
