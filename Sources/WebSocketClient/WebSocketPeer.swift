@@ -424,10 +424,32 @@ public class WebSocketPeer: @unchecked Sendable {
         var reads = 0
         readLoop: while reads < 64 {
           reads += 1
-          let r = readBuffer.withUnsafeMutableBytes { transport.read($0) }
+          let r: IOResult
+          let direct = connection.directPayloadRemaining > 0
+          if direct {
+            // A large message's payload goes straight into its buffer, not via readBuffer.
+            var outcome: IOResult = .done(0)
+            connection.receivePayloadDirectly(onMessage: messageHandler) { space in
+              outcome = transport.read(space)
+              if case .done(let n) = outcome { return n }
+              return 0
+            }
+            r = outcome
+          } else {
+            r = readBuffer.withUnsafeMutableBytes { transport.read($0) }
+          }
           switch r {
           case .done(let n):
-            receive(&connection, readBuffer, count: n, onMessage: messageHandler, deliver: deliver)
+            if direct {
+              deliver(&connection)
+              if queuedFromIOThread.load(ordering: .relaxed) {
+                queuedFromIOThread.store(false, ordering: .relaxed)
+                if connection.state == .open { pullCommands(&connection, limit: Int.max) }
+                deliver(&connection)
+              }
+            } else {
+              receive(&connection, readBuffer, count: n, onMessage: messageHandler, deliver: deliver)
+            }
             if pendingReplyBytes >= highWater { break readLoop }
           case .wouldBlock(let wantsWrite):
             readWantsWrite = wantsWrite

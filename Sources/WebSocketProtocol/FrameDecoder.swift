@@ -169,6 +169,15 @@ public struct FrameDecoder: Sendable {
     if length > maxFrameSize { throw .messageTooBig(limit: Int(clamping: maxFrameSize)) }
   }
 
+  /// Takes `count` payload bytes of the current frame that the caller received elsewhere
+  /// (read straight into place) instead of through `next`.
+  public mutating func consumePayload(_ count: Int) {
+    guard case .payload(let remaining) = state, UInt64(count) <= remaining else {
+      preconditionFailure("consumePayload outside a frame's payload")
+    }
+    state = .payload(remaining: remaining - UInt64(count))
+  }
+
   /// Checks the fields received so far (§5.2) and returns the header once it is complete.
   private func headerIfComplete() throws(ProtocolError) -> FrameHeader? {
     let b0 = headerByte(0)

@@ -81,6 +81,9 @@ public struct WebSocketConnection {
   private var messageEncoded = false
   /// Scratch space to unmask encoded payload (server role) before decoding it.
   private var decodeScratch: [UInt8] = []
+  /// Set while a large single-frame message is read straight into `messageBuffer`, which
+  /// then already has the frame's length: how many of its bytes have arrived.
+  private var directFilled: Int?
 
   // Outgoing fragmentation.
   private var sendingKind: Message.Kind?
@@ -200,7 +203,7 @@ public struct WebSocketConnection {
       guard let output else { return index }
       do throws(ProtocolError) {
         switch output {
-        case .header(let header): try startFrame(header)
+        case .header(let header): try startFrame(header, mayReadDirectly: true)
         case .payload(let range, let offset):
           try appendPayload(UnsafeRawBufferPointer(rebasing: bytes[range]), offset: offset)
         case .frameEnd:
@@ -239,6 +242,52 @@ public struct WebSocketConnection {
   /// of large messages is not a stream of large allocations.
   static let keptMessageCapacity = 16 << 20
 
+  /// Single-frame messages at least this long whose payload is not all in one read are read
+  /// straight into their buffer (`receivePayloadDirectly`).
+  static let directPayloadThreshold: UInt64 = 64 << 10
+
+  /// Bytes the connection can take straight from the transport: while a large, unmasked,
+  /// unencoded single-frame message is being received, the rest of its payload; else 0.
+  public var directPayloadRemaining: Int {
+    guard let filled = directFilled, isReading else { return 0 }
+    return messageBuffer.count - filled
+  }
+
+  /// Lends `read` the free part of the buffer of the message being received (at most
+  /// `directPayloadRemaining` bytes) and takes the `count` bytes it reports having written
+  /// there as payload, as `receiveSome` would have: validated as they arrive (so invalid
+  /// text still fails at the first bad byte), and the message delivered to `onMessage` (or
+  /// as an event) once complete. This saves copying a large message out of a read buffer
+  /// (DESIGN.md §3). Returns `count`.
+  @discardableResult
+  public mutating func receivePayloadDirectly(
+    onMessage: MessageHandler?, _ read: (UnsafeMutableRawBufferPointer) -> Int
+  ) -> Int {
+    guard let filled = directFilled, isReading else { return 0 }
+    let total = messageBuffer.count
+    let count = messageBuffer.withUnsafeMutableBytes {
+      read(UnsafeMutableRawBufferPointer(rebasing: $0[filled..<total]))
+    }
+    guard count > 0 else { return 0 }
+    precondition(count <= total - filled, "read more than the free space it was lent")
+    decoder.consumePayload(count)
+    directFilled = filled + count
+    if messageKind == .text {
+      let ok = messageBuffer.withUnsafeBytes {
+        messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[filled..<filled + count]))
+      }
+      if !ok {
+        fail(.invalidUTF8)
+        return count
+      }
+    }
+    // The frame's end needs no input; `receiveSome` reports it and delivers the message.
+    if filled + count == total {
+      _ = receiveSome(UnsafeRawBufferPointer(start: nil, count: 0), onMessage: onMessage)
+    }
+    return count
+  }
+
   /// Feeds bytes received from the network.
   public mutating func receive(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { receive($0) }
@@ -247,7 +296,9 @@ public struct WebSocketConnection {
   /// Whether an EOF now would be a clean end: after the closing handshake or our failure.
   public var eofIsClean: Bool { state == .closed || state == .failed || receivedClose != nil }
 
-  private mutating func startFrame(_ header: FrameHeader, inPlace: Bool = false) throws(ProtocolError) {
+  private mutating func startFrame(
+    _ header: FrameHeader, inPlace: Bool = false, mayReadDirectly: Bool = false
+  ) throws(ProtocolError) {
     if header.opcode.isControl {
       controlBuffer.removeAll(keepingCapacity: true)
       return
@@ -279,6 +330,17 @@ public struct WebSocketConnection {
       throw .messageTooBig(limit: configuration.maxMessageSize)
     }
     frameStart = messageBuffer.count
+    if mayReadDirectly && header.fin && header.maskKey == nil && messageFragments == 1
+      && header.payloadLength >= Self.directPayloadThreshold && !configuration.traceFrames
+    {
+      // The whole message is this frame: size the buffer for it, so the rest of the
+      // payload can be read into place (`receivePayloadDirectly`). Every byte is written
+      // before the message is read, and the buffer is dropped if the frame fails.
+      let length = Int(header.payloadLength)
+      messageBuffer = [UInt8](unsafeUninitializedCapacity: length) { _, count in count = length }
+      directFilled = 0
+      return
+    }
     if !inPlace && messageBuffer.capacity < messageBuffer.count + Int(header.payloadLength) {
       messageBuffer.reserveCapacity(messageBuffer.count + Int(header.payloadLength))
     }
@@ -288,6 +350,14 @@ public struct WebSocketConnection {
     let header = decoder.currentHeader
     if header.opcode.isControl {
       append(chunk, to: &controlBuffer, key: header.maskKey, offset: offset)
+      return
+    }
+    if let filled = directFilled {
+      messageBuffer.withUnsafeMutableBytes {
+        $0.baseAddress!.advanced(by: filled).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
+      }
+      directFilled = filled + chunk.count
+      if messageKind == .text && !messageValidator.feed(chunk) { throw .invalidUTF8 }
       return
     }
     let start = messageBuffer.count
@@ -388,6 +458,7 @@ public struct WebSocketConnection {
       if messageKind == .text && !messageValidator.isComplete { throw .invalidUTF8 }
       let kind = messageKind ?? .binary
       messageKind = nil
+      directFilled = nil
       if let onMessage, events.isEmpty {
         messageBuffer.withUnsafeBytes { onMessage(kind, $0) }
         messageBuffer.removeAll(keepingCapacity: messageBuffer.capacity <= Self.keptMessageCapacity)
@@ -413,6 +484,7 @@ public struct WebSocketConnection {
     receivedClose = frame
     // A message interrupted by the Close is incomplete and is discarded (§7.1.6 leaves it undelivered).
     messageBuffer = []
+    directFilled = nil
     messageKind = nil
     messageEncoded = false
     events.append(.close(frame))
@@ -439,6 +511,7 @@ public struct WebSocketConnection {
     guard state != .failed else { return }
     failure = error
     messageBuffer = []
+    directFilled = nil
     messageKind = nil
     messageEncoded = false
     if sentClose == nil && receivedClose == nil {
