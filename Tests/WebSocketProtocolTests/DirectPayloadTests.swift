@@ -9,28 +9,11 @@ private func receiveDirectly(
   configuration: WebSocketConnection.Configuration = .init()
 ) -> (outcome: Outcome, directBytes: Int) {
   var connection = WebSocketConnection(role: role, configuration: configuration, random: SplitMix64(seed: 7))
-  final class Recorder { var events: [WebSocketEvent] = [] }
-  let recorder = Recorder()
-  let handler: WebSocketConnection.MessageHandler = { kind, data in
-    recorder.events.append(.message(Message(kind: kind, data: Array(data))))
-  }
-  var position = 0
+  let recorder = EventRecorder()
+  let handler = recorder.handler
   var directBytes = 0
-  func feed(_ chunk: ArraySlice<UInt8>) {
-    Array(chunk).withUnsafeBytes { raw in
-      var index = 0
-      for _ in 0...(2 * raw.count + 2) {
-        let consumed = connection.receiveSome(
-          UnsafeRawBufferPointer(rebasing: raw[index...]), onMessage: handler)
-        index += consumed
-        let taken = connection.takeEvents()
-        recorder.events += taken
-        if consumed == 0 && taken.isEmpty { break }
-      }
-    }
-  }
-  feed(input[..<min(firstRead, input.count)])
-  position = min(firstRead, input.count)
+  recorder.receive(Array(input[..<min(firstRead, input.count)]), into: &connection)
+  var position = min(firstRead, input.count)
   // Bounded: each round takes at least one byte of the input.
   while position < input.count {
     let wanted = connection.directPayloadRemaining
@@ -48,7 +31,7 @@ private func receiveDirectly(
       recorder.events += connection.takeEvents()
     } else {
       let end = min(position + step, input.count)
-      feed(input[position..<end])
+      recorder.receive(Array(input[position..<end]), into: &connection)
       position = end
     }
   }

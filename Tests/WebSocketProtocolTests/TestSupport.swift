@@ -84,21 +84,19 @@ func feed(
     events: events, outgoing: connection.takeOutgoing(), state: connection.state, failure: connection.failure)
 }
 
-/// Feeds `chunks` the way `WebSocketPeer` does: `receiveSome` with a message handler, one
-/// message at a time, taking the events after each call. Messages the handler was lent are
-/// recorded as `.message` events in arrival order, so the outcome compares with `feed`'s.
-func feedLending(
-  _ chunks: [[UInt8]], role: Role = .client,
-  configuration: WebSocketConnection.Configuration = .init(), seed: UInt64 = 42
-) -> Outcome {
-  var connection = WebSocketConnection(
-    role: role, configuration: configuration, random: SplitMix64(seed: seed))
-  final class Recorder { var events: [WebSocketEvent] = [] }
-  let recorder = Recorder()
-  let handler: WebSocketConnection.MessageHandler = { kind, data in
-    recorder.events.append(.message(Message(kind: kind, data: Array(data))))
+/// Collects what a connection reports, in order: events, and the messages it lends to
+/// `handler`, recorded as `.message` events so outcomes compare with `feed`'s.
+final class EventRecorder {
+  var events: [WebSocketEvent] = []
+
+  var handler: WebSocketConnection.MessageHandler {
+    { [self] kind, data in events.append(.message(Message(kind: kind, data: Array(data)))) }
   }
-  for chunk in chunks {
+
+  /// Feeds `chunk` the way `WebSocketPeer` does: `receiveSome` with the handler, one
+  /// message at a time, taking the events after each call.
+  func receive(_ chunk: [UInt8], into connection: inout WebSocketConnection) {
+    let handler = handler
     chunk.withUnsafeBytes { raw in
       var index = 0
       // Bounded: every round consumes input or reports something, and both are finite.
@@ -107,11 +105,22 @@ func feedLending(
         let consumed = connection.receiveSome(rest, onMessage: handler)
         index += consumed
         let taken = connection.takeEvents()
-        recorder.events += taken
+        events += taken
         if consumed == 0 && taken.isEmpty { break }
       }
     }
   }
+}
+
+/// Feeds `chunks` the way `WebSocketPeer` does (see `EventRecorder.receive`).
+func feedLending(
+  _ chunks: [[UInt8]], role: Role = .client,
+  configuration: WebSocketConnection.Configuration = .init(), seed: UInt64 = 42
+) -> Outcome {
+  var connection = WebSocketConnection(
+    role: role, configuration: configuration, random: SplitMix64(seed: seed))
+  let recorder = EventRecorder()
+  for chunk in chunks { recorder.receive(chunk, into: &connection) }
   return Outcome(
     events: recorder.events, outgoing: connection.takeOutgoing(), state: connection.state,
     failure: connection.failure)
