@@ -123,7 +123,7 @@ enum SocketConnector {
         errors.append(errnoText(errno))
         continue
       }
-      let address = describe(ai.pointee.ai_addr, ai.pointee.ai_addrlen)
+      let address = describeAddress(sa: ai.pointee.ai_addr, ai.pointee.ai_addrlen)
       do throws(Failure) {
         try connectSocket(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen, deadline: deadline)
         var one: Int32 = 1
@@ -193,17 +193,24 @@ enum SocketConnector {
     }
   }
 
-  private static func describe(_ sa: UnsafeMutablePointer<sockaddr>?, _ len: socklen_t) -> String {
-    guard let sa else { return "?" }
-    var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-    var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
-    guard
-      getnameinfo(
-        sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
-        == 0
-    else { return "?" }
-    let h = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let s = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return sa.pointee.sa_family == sa_family_t(AF_INET6) ? "[\(h)]:\(s)" : "\(h):\(s)"
-  }
+}
+
+/// The numeric host and port of a socket address; nil when it has no numeric form.
+func numericAddress(_ sa: UnsafePointer<sockaddr>, _ len: socklen_t) -> (host: String, port: Int)? {
+  var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+  var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+  guard
+    getnameinfo(
+      sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
+      == 0
+  else { return nil }
+  let h = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  let s = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  return (h, Int(s) ?? 0)
+}
+
+/// "host:port" for messages, an IPv6 host in brackets; "?" without a numeric form.
+func describeAddress(sa: UnsafePointer<sockaddr>?, _ len: socklen_t) -> String {
+  guard let sa, let (h, p) = numericAddress(sa, len) else { return "?" }
+  return sa.pointee.sa_family == sa_family_t(AF_INET6) ? "[\(h)]:\(p)" : "\(h):\(p)"
 }

@@ -179,7 +179,7 @@ public final class WebSocketServer: @unchecked Sendable {
         let (h, p) = withUnsafeMutablePointer(to: &storage) { ptr in
           ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
             getsockname(fd, sa, &len)
-            return numericAddress(sa, len)
+            return numericAddress(sa, len) ?? ("?", 0)
           }
         }
         return (fd, h, p)
@@ -214,10 +214,7 @@ public final class WebSocketServer: @unchecked Sendable {
       _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
       let remote = withUnsafeMutablePointer(to: &storage) { ptr in
-        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-          let (h, p) = numericAddress(sa, len)
-          return h.contains(":") ? "[\(h)]:\(p)" : "\(h):\(p)"
-        }
+        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { describeAddress(sa: $0, len) }
       }
       let admitted = lock.withLock {
         guard live < configuration.maxConnections, !stopping else { return false }
@@ -372,18 +369,4 @@ public final class WebSocketServer: @unchecked Sendable {
       }
     }
   }
-}
-
-/// The numeric host and port of a socket address.
-func numericAddress(_ sa: UnsafePointer<sockaddr>, _ len: socklen_t) -> (String, Int) {
-  var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-  var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
-  guard
-    getnameinfo(
-      sa, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
-      == 0
-  else { return ("?", 0) }
-  let h = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  let s = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  return (h, Int(s) ?? 0)
 }
