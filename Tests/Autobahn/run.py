@@ -687,6 +687,18 @@ def evaluate(
     return status
 
 
+def verdict_tables_md(bcount, ccount, notes) -> list[str]:
+    """The verdict counts and notes of a summary, up to the heading of the non-OK cases
+    (shared by the client and the server runner)."""
+    lines = ["| verdict | behavior | behaviorClose |", "|---|---:|---:|"]
+    for k in sorted(set(bcount) | set(ccount)):
+        lines.append(f"| {k} | {bcount.get(k, 0)} | {ccount.get(k, 0)} |")
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {md_cell(n)}" for n in notes]
+    lines += ["", "## Cases that are not OK/OK", ""]
+    return lines
+
+
 def write_summary_md(
     path: Path, args, agent, cases, count, bcount, ccount, hangs, problems, notes, status, elapsed
 ) -> None:
@@ -699,14 +711,8 @@ def write_summary_md(
         f"- Per-case timeout: {args.case_timeout:g} s; hangs: {hangs}",
         f"- Elapsed: {elapsed:.1f} s",
         "",
-        "| verdict | behavior | behaviorClose |",
-        "|---|---:|---:|",
     ]
-    for k in sorted(set(bcount) | set(ccount)):
-        lines.append(f"| {k} | {bcount.get(k, 0)} | {ccount.get(k, 0)} |")
-    if notes:
-        lines += ["", "Notes:", ""] + [f"- {md_cell(n)}" for n in notes]
-    lines += ["", "## Cases that are not OK/OK", ""]
+    lines += verdict_tables_md(bcount, ccount, notes)
     if not problems:
         lines.append("None.")
     else:

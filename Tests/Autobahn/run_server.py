@@ -51,6 +51,7 @@ from run import (  # noqa: E402
     split_patterns,
     tail,
     verdict_problems,
+    verdict_tables_md,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -237,14 +238,8 @@ def evaluate(args, report_dir: Path, index: dict, notes: list[str], hung: bool, 
             f"- Selection: cases `{args.cases}`, exclude `{args.exclude or '-'}`; {len(cases)} reported",
             f"- Parallelism: {args.parallelism}; elapsed: {elapsed:.1f} s; hang: {'yes' if hung else 'no'}",
             "",
-            "| verdict | behavior | behaviorClose |",
-            "|---|---:|---:|",
         ]
-        for k in sorted(set(bcount) | set(ccount)):
-            lines.append(f"| {k} | {bcount.get(k, 0)} | {ccount.get(k, 0)} |")
-        if notes:
-            lines += ["", "Notes:", ""] + [f"- {md_cell(n)}" for n in notes]
-        lines += ["", "## Cases that are not OK/OK", ""]
+        lines += verdict_tables_md(bcount, ccount, notes)
         if not problems:
             lines.append("None.")
         else:
