@@ -65,7 +65,7 @@ public struct WebSocketConnection {
   /// The negotiated per-message extension, if any.
   public let messageExtension: (any MessageExtension)?
   private var decoder: FrameDecoder
-  @usableFromInline var events: [WebSocketEvent] = []
+  private var events: [WebSocketEvent] = []
   private var outgoing: [UInt8] = []
   private var outgoingStart = 0
   private var deferredPong: [UInt8]?
@@ -121,7 +121,7 @@ public struct WebSocketConnection {
   }
 
   /// True when events are pending.
-  @inlinable public var hasEvents: Bool { !events.isEmpty }
+  public var hasEvents: Bool { !events.isEmpty }
 
   /// Number of bytes waiting to be written.
   public var outgoingCount: Int { outgoing.count - outgoingStart }
@@ -160,7 +160,7 @@ public struct WebSocketConnection {
   // MARK: Input
 
   /// Whether incoming bytes are still processed (not after the peer's Close or a failure).
-  @inlinable public var isReading: Bool { receivedClose == nil && state != .failed }
+  public var isReading: Bool { receivedClose == nil && state != .failed }
 
   /// Feeds bytes received from the network.
   public mutating func receive(_ bytes: UnsafeRawBufferPointer) {
