@@ -442,11 +442,7 @@ public class WebSocketPeer: @unchecked Sendable {
           case .done(let n):
             if direct {
               deliver(&connection)
-              if queuedFromIOThread.load(ordering: .relaxed) {
-                queuedFromIOThread.store(false, ordering: .relaxed)
-                if connection.state == .open { pullCommands(&connection, limit: Int.max) }
-                deliver(&connection)
-              }
+              encodeHookReplies(&connection, deliver: deliver)
             } else {
               receive(&connection, readBuffer, count: n, onMessage: messageHandler, deliver: deliver)
             }
@@ -503,19 +499,24 @@ public class WebSocketPeer: @unchecked Sendable {
         index += consumed
         let hadEvents = connection.hasEvents
         deliver(&connection)
-        if queuedFromIOThread.load(ordering: .relaxed) {
-          queuedFromIOThread.store(false, ordering: .relaxed)
-          if connection.state == .open {
-            pullCommands(&connection, limit: Int.max)
-            deliver(&connection)
-          }
-        }
+        encodeHookReplies(&connection, deliver: deliver)
         // A call that consumed nothing and reported nothing means the input is used up
         // (a frame's end is always reported in the call that consumed its last byte) or
         // the connection stopped reading.
         if consumed == 0 && !hadEvents { break }
       }
     }
+  }
+
+  /// Encodes what the hooks just queued (an echo reply) before the next message is parsed.
+  private func encodeHookReplies(
+    _ connection: inout WebSocketConnection, deliver: (inout WebSocketConnection) -> Void
+  ) {
+    guard queuedFromIOThread.load(ordering: .relaxed) else { return }
+    queuedFromIOThread.store(false, ordering: .relaxed)
+    guard connection.state == .open else { return }
+    pullCommands(&connection, limit: Int.max)
+    deliver(&connection)
   }
 
   /// Replies queued by hooks and not yet encoded. Only these pause reading: pausing for
