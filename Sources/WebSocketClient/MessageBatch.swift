@@ -11,8 +11,6 @@ public struct MessageBatch: Sendable {
 
   public init() {}
 
-  /// Number of messages.
-  public var count: Int { ends.count }
   public var isEmpty: Bool { ends.isEmpty }
 
   /// Appends a copy of one message.
