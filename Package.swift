@@ -35,6 +35,7 @@ let package = Package(
       ]
     ),
     .testTarget(name: "WebSocketProtocolTests", dependencies: ["WebSocketProtocol"]),
+    .testTarget(name: "WebSocketClientTests", dependencies: ["WebSocketClient"]),
     .testTarget(
       name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocketProtocol", "CZlib"]),
   ],

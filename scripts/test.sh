@@ -18,7 +18,7 @@ fi
 rm -f "$log"
 
 echo "== swift format lint" >&2
-swift format lint --strict -r Sources Tests/WebSocketProtocolTests Tests/WebSocketDeflateTests Package.swift >&2
+swift format lint --strict -r Sources Tests/WebSocketProtocolTests Tests/WebSocketDeflateTests Tests/WebSocketClientTests Package.swift >&2
 
 echo "== unit tests" >&2
 swift test

@@ -284,6 +284,7 @@ public class WebSocketPeer: @unchecked Sendable {
     var sawEOF = false
     var readWantsWrite = false  // TLS: SSL_read needs the socket writable first
     var shutDown = false  // server role: our side of TCP is closed
+    var largestDirect = 0  // the largest message read directly so far: its size sets SO_RCVBUF
 
     // Read once: hooks are set before the connection starts.
     let dataHook = onMessageData
@@ -428,6 +429,11 @@ public class WebSocketPeer: @unchecked Sendable {
           let direct = connection.directPayloadRemaining > 0
           if direct {
             // A large message's payload goes straight into its buffer, not via readBuffer.
+            let remaining = connection.directPayloadRemaining
+            if remaining > largestDirect {
+              largestDirect = remaining
+              ReceiveBuffer.grow(transport.fileDescriptor, toHold: remaining)
+            }
             var outcome: IOResult = .done(0)
             connection.receivePayloadDirectly(onMessage: messageHandler) { space in
               outcome = transport.read(space)
