@@ -285,6 +285,7 @@ public class WebSocketPeer: @unchecked Sendable {
     var readWantsWrite = false  // TLS: SSL_read needs the socket writable first
     var shutDown = false  // server role: our side of TCP is closed
     var largestDirect = 0  // the largest message read directly so far: its size sets SO_RCVBUF
+    var afterDirect = false  // the last read completed a message read directly
 
     // Read once: hooks are set before the connection starts.
     let dataHook = onMessageData
@@ -442,11 +443,17 @@ public class WebSocketPeer: @unchecked Sendable {
             }
             r = outcome
           } else {
-            r = readBuffer.withUnsafeMutableBytes { transport.read($0) }
+            // Right after a large message, read just one frame header: if the next message
+            // is large too, all of its payload then goes straight into its own buffer
+            // instead of its first 256 KiB being copied there out of readBuffer.
+            let limit = afterDirect ? FrameHeader.maxSize : readBuffer.count
+            afterDirect = false
+            r = readBuffer.withUnsafeMutableBytes { transport.read(.init(rebasing: $0.prefix(limit))) }
           }
           switch r {
           case .done(let n):
             if direct {
+              afterDirect = connection.directPayloadRemaining == 0
               deliver(&connection)
               encodeHookReplies(&connection, deliver: deliver)
             } else {

@@ -22,6 +22,9 @@ public struct FrameHeader: Sendable, Hashable {
   public static let rsv2: UInt8 = 0x20
   public static let rsv3: UInt8 = 0x10
 
+  /// The longest header on the wire: 2 bytes, a 64-bit length and a masking key (§5.2).
+  public static let maxSize = 14
+
   /// Number of bytes the header takes on the wire with the shortest length encoding.
   @inlinable public var encodedSize: Int {
     let lengthBytes = payloadLength < 126 ? 0 : (payloadLength <= 0xFFFF ? 2 : 8)

@@ -301,3 +301,36 @@ def test_R3_random_binary_messages_random_chops_interleaved_pings(run_wsc, evil)
     assert len(got) == len(msgs), f"seed={seed}: {len(got)} messages printed, {len(msgs)} sent"
     assert [hashlib.sha256(g).hexdigest() for g in got] == [hashlib.sha256(m).hexdigest() for m in msgs], f"seed={seed}"
     assert [p.payload for p in ev.conn.pongs()] == pings, f"seed={seed}"
+
+
+def test_R3_large_and_small_messages_mixed_random_chops(run_wsc, evil):
+    """R3 for messages read straight into their buffer (≥ 64 KiB, unfragmented): large UTF-8
+    text messages (multi-byte characters cut anywhere) between small ones and empty ones,
+    cut at random sizes that split headers (after a large message wsc reads one header's
+    worth first) → every message printed whole, in order."""
+    seed = int.from_bytes(os.urandom(4), "big")
+    rnd = random.Random(seed)
+    alphabet = "aé€😀"
+    sizes = [3 << 20, 5, 0, 70_000, (1 << 20) + 1, 64 << 10, 125, 2 << 20, 65_535, 300_000]
+    msgs = ["".join(rnd.choice(alphabet) for _ in range(n // 3)).encode() for n in sizes]
+    stream = b"".join(E.text(m) for m in msgs) + CLOSE_NOW
+
+    def script(c):
+        if c.read_request() is None:
+            return
+        data = c.respond_101() + stream
+        chops, total = [], 0
+        while total < len(data):
+            n = rnd.choice([1, 2, 9, 10, 11, 14, 15, 4096, 65536, 1 << 20])
+            chops.append(n)
+            total += n
+        c.send_chunks(data, chops)
+        c.collect(10)
+
+    ev = evil(script)
+    r = run_wsc([ev.url(), *STAY], timeout=60)
+    ev.wait()
+    assert r.rc == EXIT_OK, f"seed={seed}{r!r}"
+    got = r.out.split(b"\n")[:-1]
+    assert len(got) == len(msgs), f"seed={seed}: {len(got)} messages printed, {len(msgs)} sent"
+    assert [hashlib.sha256(g).hexdigest() for g in got] == [hashlib.sha256(m).hexdigest() for m in msgs], f"seed={seed}"
