@@ -111,6 +111,7 @@ import sys
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,50 +397,96 @@ def main() -> None:
     fixed = FixedOutput(max(n * 65, 256 * ((4 << 20) + 1)), work)
     fixed_used = False
 
+    @dataclass
+    class Job:
+        """The runs of one client on one row."""
+        tool: str
+        bench: str
+        server_args: list[str]
+        make_cmd: object
+        stdin_path: str | None
+        verify: object
+        runs: int
+        rss: bool
+        scheme: str
+        env: dict | None
+        rss_row: str
+        held: bytes | None
+        until: bytes | None
+        timeout: float
+        times: list[float] = field(default_factory=list)
+        peaks: list[int] = field(default_factory=list)
+        failure: str | None = None
+
+    queued: list[Job] = []
+
     def measure(tool: str, bench: str, server_args: list[str], make_cmd, stdin_path, verify, runs, rss=False,
                 scheme="ws", env=None, rss_row="B5", held: bytes | None = None, until: bytes | None = None,
                 timeout: float = 120):
-        """held: run the client with run_held (stdin a pipe that gets `held` and stays open), not run.
+        """Queues `runs` runs of `tool` on row `bench`; run_queued() runs them.
+        held: run the client with run_held (stdin a pipe that gets `held` and stays open), not run.
         A verifier with an exact_size attribute (v_recv, v_raw) expects exactly that many bytes
         on stdout: the client writes into the FixedOutput file, prepared before each run."""
+        assert getattr(verify, "exact_size", None) is None or held is None, "the Python CLI's output has no exact size"
+        queued.append(Job(tool, bench, server_args, make_cmd, stdin_path, verify, runs, rss, scheme, env, rss_row,
+                          held, until, timeout))
+
+    def run_once(job: Job, i: int) -> None:
         nonlocal fixed_used
-        exact = getattr(verify, "exact_size", None)
-        assert exact is None or held is None, "the Python CLI's output has no exact size"
-        times, peaks, failure = [], [], None
-        for i in range(runs):
-            srv = Server(tools["server"], *server_args)
-            url = f"{scheme}://127.0.0.1:{srv.port}/"
-            cmd = make_cmd(url, srv.port)
-            if held is not None:
-                elapsed, code, peak = run_held(cmd, held, out_file, timeout, rss=rss, env=env, until=until)
-            elif exact is not None:
-                fixed.prepare(exact)
-                fixed_used = True
-                elapsed, code, peak = run(cmd, stdin_path, fixed.path, timeout=timeout, rss=rss, env=env,
-                                          overwrite=True)
-            else:
-                elapsed, code, peak = run(cmd, stdin_path, out_file, timeout=timeout, rss=rss, env=env)
-            got = srv.result(timeout=10)
-            problem = verify(code, got)
-            if args.verbose:
-                print(f"{tool} {bench} run {i + 1}/{runs}: {elapsed:.3f} s" + (f" ({problem})" if problem else ""),
-                      file=sys.stderr)
-            if problem:
-                failure = problem
-                break
-            times.append(elapsed)
-            if peak:
-                peaks.append(peak)
-        if failure:
-            # "— (…)": the benchmark does not apply to this client (e.g. no permessage-deflate).
-            results[(tool, bench)] = failure if failure.startswith("—") else f"fails ({failure})"
-            if rss:
-                results[(tool, rss_row)] = "—"
+        exact = getattr(job.verify, "exact_size", None)
+        srv = Server(tools["server"], *job.server_args)
+        url = f"{job.scheme}://127.0.0.1:{srv.port}/"
+        cmd = job.make_cmd(url, srv.port)
+        if job.held is not None:
+            elapsed, code, peak = run_held(cmd, job.held, out_file, job.timeout, rss=job.rss, env=job.env,
+                                           until=job.until)
+        elif exact is not None:
+            fixed.prepare(exact)
+            fixed_used = True
+            elapsed, code, peak = run(cmd, job.stdin_path, fixed.path, timeout=job.timeout, rss=job.rss, env=job.env,
+                                      overwrite=True)
+        else:
+            elapsed, code, peak = run(cmd, job.stdin_path, out_file, timeout=job.timeout, rss=job.rss, env=job.env)
+        got = srv.result(timeout=10)
+        problem = job.verify(code, got)
+        if args.verbose:
+            print(f"{job.tool} {job.bench} run {i + 1}/{job.runs}: {elapsed:.3f} s" + (f" ({problem})" if problem else ""),
+                  file=sys.stderr)
+        if problem:
+            job.failure = problem
             return
-        med = statistics.median(times)
-        results[(tool, bench)] = cell(med)
-        if rss and peaks:
-            results[(tool, rss_row)] = f"{statistics.median(peaks) / 1024:.1f} MiB"
+        job.times.append(elapsed)
+        if peak:
+            job.peaks.append(peak)
+
+    def run_queued() -> None:
+        """Runs the queued jobs row by row, and within a row round-robin (run 1 of every client,
+        then run 2, …), so that slow drift on a noisy machine (here: page allocation and
+        neighbours on the host, which move every client's time by tens of percent for minutes
+        at a time) falls on all clients of a row alike instead of on whichever ran during a bad
+        minute. One row at a time keeps the FixedOutput file at one size. Then records each
+        job's medians."""
+        jobs = list(queued)
+        queued.clear()
+        rows: dict[str, list[Job]] = {}
+        for job in jobs:
+            rows.setdefault(job.bench, []).append(job)
+        for row in rows.values():
+            for i in range(max(job.runs for job in row)):
+                for job in row:
+                    if i < job.runs and job.failure is None:
+                        run_once(job, i)
+        for job in jobs:
+            if job.failure:
+                # "— (…)": the benchmark does not apply to this client (e.g. no permessage-deflate).
+                f = job.failure
+                results[(job.tool, job.bench)] = f if f.startswith("—") else f"fails ({f})"
+                if job.rss:
+                    results[(job.tool, job.rss_row)] = "—"
+                continue
+            results[(job.tool, job.bench)] = cell(statistics.median(job.times))
+            if job.rss and job.peaks:
+                results[(job.tool, job.rss_row)] = f"{statistics.median(job.peaks) / 1024:.1f} MiB"
 
     def v_recv(count, size, payload: bytes | None = None):
         """`count` lines of `size` bytes (payload if given) in the FixedOutput file."""
@@ -565,6 +612,7 @@ def main() -> None:
                     args.runs, rss=True)
             measure("tcp", "B4", ["rawcount"], lambda url, port: [socat, "-u", "-b", "1048576", "STDIN", f"TCP:127.0.0.1:{port}"],
                     lines_file, v_rawcount, args.runs)
+        run_queued()
         lap("plain")
 
     def extra_tools():
@@ -600,6 +648,7 @@ def main() -> None:
             measure("tcp", "B3 wss", tls + ["rawsend", "256", str((4 << 20) + 1)], tls_socat("TLS", "STDOUT"), None,
                     v_raw(256, (4 << 20) + 1), args.runs, rss=True, rss_row="B5 wss")
             measure("tcp", "B4 wss", tls + ["rawcount"], tls_socat("STDIN", "TLS"), lines_file, v_rawcount, args.runs)
+        run_queued()
         others = [t.replace("py-websockets", "py websockets") for t in extra_tools() if t != "wsc"]
         notes.append("wss:// rows: TLS 1.3 (OpenSSL's default, AES-256-GCM), self-signed P-256 certificate for "
                      "localhost and 127.0.0.1, URL wss://127.0.0.1:PORT/; wsc trusts it with --ca"
@@ -615,6 +664,7 @@ def main() -> None:
         p4m.write_bytes(big)
         with open(json_lines, "wb") as f:
             f.write(b"".join(json_object(i) + b"\n" for i in range(n)))
+        wsc_wire_bytes: list[str] = []  # compressed bytes the server counted in wsc's B4 deflate runs
         for tool in extra_tools():
             def cmd(kind, tool=tool):
                 return lambda url, port: clients(tools, args.wsc, url)[tool][kind]
@@ -626,17 +676,17 @@ def main() -> None:
             measure(tool, "B3 deflate", ["--deflate", "--payload", str(p4m), "send", "256", str(4 << 20)], cmd("recv"), None,
                     v_py_recv("B3 deflate", 256, 4 << 20, big) if py else v_recv(256, 4 << 20, big), args.runs,
                     rss=True, rss_row="B5 deflate", held=held)
-            wire_bytes: list[str] = []
 
-            def v_send_deflate(code, got, check=v_send(n, compressed=True), wire_bytes=wire_bytes):
+            def v_send_deflate(code, got, check=v_send(n, compressed=True), tool=tool):
                 problem = check(code, got)
-                if not problem:
-                    wire_bytes.append(got.split()[1])
+                if not problem and tool == "wsc":
+                    wsc_wire_bytes.append(got.split()[1])
                 return problem
 
             measure(tool, "B4 deflate", ["--deflate", "count"], cmd("send"), json_lines, v_send_deflate, args.runs)
-            if tool == "wsc" and wire_bytes:
-                results[("wsc", "B4 deflate bytes")] = wire_bytes[-1]
+        run_queued()
+        if wsc_wire_bytes:
+            results[("wsc", "B4 deflate bytes")] = wsc_wire_bytes[-1]
 
         # zlib alone: the same inflating/deflating in C, timed by bench_server itself.
         def zlib_alone(bench, zargs, want_messages):
