@@ -22,6 +22,10 @@ size (writing more grows it) and contain no 0x00 byte (the expected output is li
 content checks below. The Python websockets CLI's output (prefixes, terminal control
 sequences) has no exact expected size: it still goes to a file truncated per run.
 
+The clients of one row take turns, run by run (run 1 of each, then run 2, ...): on a
+shared VM a client's time drifts by tens of percent over minutes, and back-to-back runs
+would compare one client's good minute with another's bad one.
+
     B1 one-shot: connect, send "hello", print the echo, close, exit (whole process)
     B2 receive 1,000,000 text messages of 64 bytes, printed to a file
     B3 receive 256 text messages of 4 MiB, printed to a file
