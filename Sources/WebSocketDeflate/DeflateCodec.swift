@@ -162,12 +162,14 @@ public final class DeflateCodec: MessageExtension {
         let rc = CZlib.inflate(stream, Z_SYNC_FLUSH)
         let unused = Int(stream.pointee.avail_out)
         let produced = step - unused
-        if sink.capacity < sink.count + produced {
-          // Grow geometrically but never past limit + 1, so a bomb costs at most the limit.
-          sink.reserveCapacity(min(limit + 1, max(sink.count + produced, sink.capacity * 2)))
+        if produced > 0 {
+          if sink.capacity < sink.count + produced {
+            // Grow geometrically but never past limit + 1, so a bomb costs at most the limit.
+            sink.reserveCapacity(min(limit + 1, max(sink.count + produced, sink.capacity * 2)))
+          }
+          sink.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<produced]))
+          if sink.count > limit { throw .messageTooBig(limit: limit) }
         }
-        sink.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<produced]))
-        if sink.count > limit { throw .messageTooBig(limit: limit) }
         switch rc {
         case Z_OK: break
         case Z_STREAM_END:
