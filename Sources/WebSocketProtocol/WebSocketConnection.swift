@@ -521,6 +521,22 @@ public struct WebSocketConnection {
     events.append(.failed(error))
   }
 
+  /// Gives up on the connection for a local reason, such as a keepalive Ping left
+  /// unanswered (§7.1.7 "Fail the WebSocket Connection"): queues a Close with `code` unless
+  /// a Close was sent or received, and stops processing input. Unlike `fail(_:)` it reports
+  /// no event and records no `failure`: the peer did nothing wrong, and the caller knows why.
+  public mutating func abandon(code: UInt16, reason: String) {
+    guard state != .failed && state != .closed else { return }
+    messageBuffer = []
+    directFilled = nil
+    messageKind = nil
+    messageEncoded = false
+    if sentClose == nil && receivedClose == nil {
+      writeClose(CloseFrame(code: code, reason: Array(Self.truncatedReason(reason))))
+    }
+    state = .failed
+  }
+
   // MARK: Sending
 
   /// Whether data frames may still be sent (§5.5.1: none after our Close).

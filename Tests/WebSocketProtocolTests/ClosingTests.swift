@@ -88,6 +88,31 @@ struct ClosingHandshakeTests {
     #expect(connection.takeOutgoing().isEmpty)
   }
 
+  @Test("abandoning (keepalive timeout, §7.1.7): Close 1011 once, input ignored, no event")
+  func abandon() throws {
+    var connection = WebSocketConnection(role: .client, random: SplitMix64(seed: 3))
+    connection.abandon(code: CloseCode.internalError, reason: "keepalive ping timeout")
+    #expect(connection.state == .failed)
+    #expect(connection.failure == nil)
+    #expect(connection.takeEvents().isEmpty)
+    let sent = try sentFrames(connection.takeOutgoing())
+    #expect(sent.map(closeCode) == [1011])
+    #expect(sent.first?.payload.dropFirst(2).elementsEqual(ascii("keepalive ping timeout")) == true)
+    #expect(connection.eofIsClean)
+    // Nothing more is read or sent.
+    connection.receive(hex("81 02 68 69"))
+    #expect(connection.takeEvents().isEmpty)
+    connection.abandon(code: CloseCode.internalError, reason: "again")
+    #expect(connection.takeOutgoing().isEmpty)
+
+    // After our own Close, abandoning sends no second one.
+    var closed = WebSocketConnection(role: .client, random: SplitMix64(seed: 3))
+    try closed.close()
+    _ = closed.takeOutgoing()
+    closed.abandon(code: CloseCode.internalError, reason: "late")
+    #expect(closed.takeOutgoing().isEmpty, "a Close was already sent")
+  }
+
   @Test("a Ping that arrives after our Close is reported but not answered")
   func pingAfterOurClose() throws {
     var connection = WebSocketConnection(role: .client, random: SplitMix64(seed: 3))
