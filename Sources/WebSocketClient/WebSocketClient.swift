@@ -31,13 +31,16 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     public var sendQueueLimit: Int
     /// TLS settings for wss:// URIs.
     public var tls: TLSOptions
+    /// Keepalive Pings, when set.
+    public var keepalive: Keepalive?
 
     public init(
       handshake: ClientHandshake.Options, connectTimeout: Double = 10, closeTimeout: Double = 2,
       maxMessageSize: Int = 64 << 20, traceFrames: Bool = false, sendQueueLimit: Int = 4 << 20,
-      tls: TLSOptions = TLSOptions()
+      tls: TLSOptions = TLSOptions(), keepalive: Keepalive? = nil
     ) {
       self.tls = tls
+      self.keepalive = keepalive
       self.handshake = handshake
       self.connectTimeout = connectTimeout
       self.closeTimeout = closeTimeout
@@ -66,7 +69,8 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     super.init(
       limits: Limits(
         role: .client, closeTimeout: configuration.closeTimeout, maxMessageSize: configuration.maxMessageSize,
-        traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit))
+        traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
+        keepalive: configuration.keepalive))
   }
 
   /// Starts the I/O thread, which connects and runs the connection.

@@ -25,6 +25,7 @@ public class WebSocketPeer: @unchecked Sendable {
     var maxMessageSize: Int
     var traceFrames: Bool
     var sendQueueLimit: Int
+    var keepalive: Keepalive?
   }
 
   /// A complete message arrived.
@@ -286,6 +287,12 @@ public class WebSocketPeer: @unchecked Sendable {
     var shutDown = false  // server role: our side of TCP is closed
     var largestDirect = 0  // the largest message read directly so far: its size sets SO_RCVBUF
     var afterDirect = false  // the last read completed a message read directly
+    // Keepalive: when the next Ping is due, and while one is unanswered its payload and
+    // the time its Pong is due by.
+    var nextPing = limits.keepalive.map { MonotonicClock.now() + $0.interval }
+    var unansweredPing: [UInt8]? = nil
+    var pongDeadline: Double? = nil
+    var pingsSent: UInt32 = 0
 
     // Read once: hooks are set before the connection starts.
     let dataHook = onMessageData
@@ -300,7 +307,12 @@ public class WebSocketPeer: @unchecked Sendable {
         case .message(let m):
           if let dataHook { m.data.withUnsafeBytes { dataHook(m.kind, $0) } } else { messageHook?(m) }
         case .ping(let p): onPing?(p)
-        case .pong(let p): onPong?(p)
+        case .pong(let p):
+          if p == unansweredPing {
+            unansweredPing = nil
+            pongDeadline = nil
+          }
+          onPong?(p)
         case .frame(let t): onFrame?(t)
         case .close(let frame):
           result.received = frame
@@ -334,6 +346,18 @@ public class WebSocketPeer: @unchecked Sendable {
           if connection.receivedClose == nil { closeDeadline = now + limits.closeTimeout }
         }
         deliver(&connection)
+      }
+
+      if let keepalive = limits.keepalive, let due = nextPing, unansweredPing == nil, now >= due,
+        connection.canSend
+      {
+        pingsSent &+= 1
+        let payload = withUnsafeBytes(of: pingsSent.bigEndian) { Array($0) }
+        if (try? connection.ping(payload)) != nil {
+          unansweredPing = payload
+          pongDeadline = now + keepalive.timeout
+        }
+        nextPing = now + keepalive.interval
       }
 
       // Write what we can.
@@ -404,7 +428,11 @@ public class WebSocketPeer: @unchecked Sendable {
         pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
       ]
       var timeout: Int32 = -1
-      for d in [closeDeadline, lingerDeadline].compactMap({ $0 }) {
+      // A late Pong is judged only while reading (below); while reading is paused its
+      // deadline must not wake the loop, or it would spin.
+      let keepaliveDue =
+        connection.canSend ? (unansweredPing == nil ? nextPing : reading ? pongDeadline : nil) : nil
+      for d in [closeDeadline, lingerDeadline, keepaliveDue].compactMap({ $0 }) {
         let ms = Int32(max(0, min((d - now) * 1000, 86_400_000)).rounded(.up))
         timeout = timeout < 0 ? ms : min(timeout, ms)
       }
@@ -417,6 +445,22 @@ public class WebSocketPeer: @unchecked Sendable {
       }
       if fds[1].revents != 0 { drainWake() }
       let revents = fds[0].revents
+      if let keepalive = limits.keepalive, let d = pongDeadline, reading, !transport.hasBufferedInput,
+        revents & Int16(POLLIN | POLLHUP | POLLERR) == 0, connection.state == .open,
+        MonotonicClock.now() >= d
+      {
+        // Nothing left to read and still no Pong: the peer is gone or stuck (K4).
+        pongDeadline = nil
+        nextPing = nil
+        result.error = .timeout(
+          "waiting for the \(peerName)'s Pong to our keepalive Ping (--ping-timeout \(formatSeconds(keepalive.timeout)))"
+        )
+        onError?(result.error!)
+        connection.abandon(code: CloseCode.internalError, reason: "keepalive ping timeout")
+        if result.sent == nil { result.sent = connection.sentClose }
+        stopAcceptingCommands()
+        continue
+      }
       let retryRead = readWantsWrite && revents & Int16(POLLOUT) != 0
       readWantsWrite = false
       if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || (reading && transport.hasBufferedInput)

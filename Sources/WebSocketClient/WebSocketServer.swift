@@ -32,13 +32,16 @@ public final class WebSocketServer: @unchecked Sendable {
     public var maxConnections: Int
     /// TLS (wss://) with this certificate and key, when set.
     public var tls: TLSServerOptions?
+    /// Keepalive Pings to every client, when set.
+    public var keepalive: Keepalive?
 
     public init(
       host: String = "127.0.0.1", port: Int, handshake: ServerHandshake.Options = .init(),
       handshakeTimeout: Double = 10, closeTimeout: Double = 2, maxMessageSize: Int = 64 << 20,
       traceFrames: Bool = false, sendQueueLimit: Int = 4 << 20, maxConnections: Int = 512,
-      tls: TLSServerOptions? = nil
+      tls: TLSServerOptions? = nil, keepalive: Keepalive? = nil
     ) {
+      self.keepalive = keepalive
       self.host = host
       self.port = port
       self.handshake = handshake
@@ -234,7 +237,8 @@ public final class WebSocketServer: @unchecked Sendable {
         limits: .init(
           role: .server, closeTimeout: configuration.closeTimeout,
           maxMessageSize: configuration.maxMessageSize,
-          traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit))
+          traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
+          keepalive: configuration.keepalive))
       onConnection?(connection)
       let userClose = connection.onClose
       connection.onClose = { [self] result in

@@ -54,7 +54,8 @@ struct ListenSettings {
       maxMessageSize: maxSize, traceFrames: command.session.verbose,
       tls: command.tls.cert.map {
         TLSServerOptions(certificateFile: $0, keyFile: command.tls.key, passphrase: command.tls.passphrase)
-      })
+      },
+      keepalive: try command.session.keepalive())
     once = command.listenOptions.once
     echo = command.receiving.echo
     execute = command.sending.execute

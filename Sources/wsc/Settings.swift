@@ -96,7 +96,8 @@ struct Settings {
       traceFrames: command.session.verbose,
       tls: TLSOptions(
         verifyPeer: !command.tls.noCheck, caFile: command.tls.ca, certificateFile: command.tls.cert,
-        keyFile: command.tls.key, passphrase: command.tls.passphrase))
+        keyFile: command.tls.key, passphrase: command.tls.passphrase),
+      keepalive: try command.session.keepalive())
     execute = command.sending.execute
     self.wait = wait
     count = command.sending.count

@@ -145,6 +145,31 @@ struct SessionOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Close reason to send at the end (at most 123 bytes).", valueName: "text"))
   var closeReason: String = ""
 
+  @Option(
+    help: ArgumentHelp(
+      "Send a Ping every S seconds; give up (exit 9) if its Pong is later than --ping-timeout.",
+      valueName: "s"))
+  var pingInterval: Double?
+
+  @Option(
+    help: ArgumentHelp("Seconds to wait for the Pong of a --ping-interval Ping (default 20).", valueName: "s")
+  )
+  var pingTimeout: Double?
+
+  /// The keepalive settings, or nil without --ping-interval; usage errors for bad values.
+  func keepalive() throws -> Keepalive? {
+    for (name, value) in [("--ping-interval", pingInterval), ("--ping-timeout", pingTimeout)] {
+      if let value, !(value > 0 && value <= 86_400) {
+        throw ValidationError("\(name) must be a number of seconds above 0")
+      }
+    }
+    guard let pingInterval else {
+      if pingTimeout != nil { throw ValidationError("--ping-timeout needs --ping-interval") }
+      return nil
+    }
+    return Keepalive(interval: pingInterval, timeout: pingTimeout ?? 20)
+  }
+
   @Flag(name: [.short, .long], help: "Print the handshake and one line per frame on stderr.")
   var verbose = false
 }

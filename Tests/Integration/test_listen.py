@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import ssl
+import struct
 import time
 
 import pytest
@@ -366,3 +367,17 @@ def test_wss_with_cert_and_key(listen, tmp_path):
             ws.send(msg)
             assert ws.recv(timeout=10) == msg
     assert srv.wait_stderr("client 1 disconnected (code 1000)")
+
+
+def test_K4_listen_mode_drops_a_silent_client(listen):
+    """K4 in the server role: a client that never answers gets a Ping, then Close 1011, and
+    its TCP connection is closed; the server keeps running."""
+    keepalive_close = struct.pack("!H", 1011) + b"keepalive ping timeout"
+    srv = listen(["--ping-interval", "0.3", "--ping-timeout", "0.3"])
+    data = raw_request(srv.port, upgrade(), read_timeout=5)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), data
+    assert rest[:2] == b"\x89\x04", rest
+    assert rest[6:] == b"\x88" + bytes([len(keepalive_close)]) + keepalive_close, rest
+    assert wait_until(lambda: b"client 1 disconnected" in bytes(srv.proc.err), 5), bytes(srv.proc.err)
+    assert srv.proc.alive()
