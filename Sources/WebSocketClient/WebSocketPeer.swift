@@ -287,11 +287,10 @@ public class WebSocketPeer: @unchecked Sendable {
     var shutDown = false  // server role: our side of TCP is closed
     var largestDirect = 0  // the largest message read directly so far: its size sets SO_RCVBUF
     var afterDirect = false  // the last read completed a message read directly
-    // Keepalive: when the next Ping is due, and while one is unanswered its payload and
-    // the time its Pong is due by.
+    // Keepalive: when the next Ping is due (nil: no more Pings), and the one awaiting its
+    // Pong, with the time the Pong is due by.
     var nextPing = limits.keepalive.map { MonotonicClock.now() + $0.interval }
-    var unansweredPing: [UInt8]? = nil
-    var pongDeadline: Double? = nil
+    var unansweredPing: (payload: [UInt8], deadline: Double)? = nil
     var pingsSent: UInt32 = 0
 
     // Read once: hooks are set before the connection starts.
@@ -308,10 +307,7 @@ public class WebSocketPeer: @unchecked Sendable {
           if let dataHook { m.data.withUnsafeBytes { dataHook(m.kind, $0) } } else { messageHook?(m) }
         case .ping(let p): onPing?(p)
         case .pong(let p):
-          if p == unansweredPing {
-            unansweredPing = nil
-            pongDeadline = nil
-          }
+          if p == unansweredPing?.payload { unansweredPing = nil }
           onPong?(p)
         case .frame(let t): onFrame?(t)
         case .close(let frame):
@@ -353,10 +349,7 @@ public class WebSocketPeer: @unchecked Sendable {
       {
         pingsSent &+= 1
         let payload = withUnsafeBytes(of: pingsSent.bigEndian) { Array($0) }
-        if (try? connection.ping(payload)) != nil {
-          unansweredPing = payload
-          pongDeadline = now + keepalive.timeout
-        }
+        if (try? connection.ping(payload)) != nil { unansweredPing = (payload, now + keepalive.timeout) }
         nextPing = now + keepalive.interval
       }
 
@@ -431,7 +424,8 @@ public class WebSocketPeer: @unchecked Sendable {
       // A late Pong is judged only while reading (below); while reading is paused its
       // deadline must not wake the loop, or it would spin.
       let keepaliveDue =
-        connection.canSend ? (unansweredPing == nil ? nextPing : reading ? pongDeadline : nil) : nil
+        connection.canSend
+        ? (unansweredPing == nil ? nextPing : reading ? unansweredPing?.deadline : nil) : nil
       for d in [closeDeadline, lingerDeadline, keepaliveDue].compactMap({ $0 }) {
         let ms = Int32(max(0, min((d - now) * 1000, 86_400_000)).rounded(.up))
         timeout = timeout < 0 ? ms : min(timeout, ms)
@@ -445,12 +439,13 @@ public class WebSocketPeer: @unchecked Sendable {
       }
       if fds[1].revents != 0 { drainWake() }
       let revents = fds[0].revents
-      if let keepalive = limits.keepalive, let d = pongDeadline, reading, !transport.hasBufferedInput,
+      if let keepalive = limits.keepalive, let d = unansweredPing?.deadline, reading,
+        !transport.hasBufferedInput,
         revents & Int16(POLLIN | POLLHUP | POLLERR) == 0, connection.state == .open,
         MonotonicClock.now() >= d
       {
         // Nothing left to read and still no Pong: the peer is gone or stuck (K4).
-        pongDeadline = nil
+        unansweredPing = nil
         nextPing = nil
         result.error = .timeout(
           "waiting for the \(peerName)'s Pong to our keepalive Ping (--ping-timeout \(formatSeconds(keepalive.timeout)))"
