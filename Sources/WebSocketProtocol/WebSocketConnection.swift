@@ -510,14 +510,8 @@ public struct WebSocketConnection {
   public mutating func fail(_ error: ProtocolError) {
     guard state != .failed else { return }
     failure = error
-    messageBuffer = []
-    directFilled = nil
-    messageKind = nil
-    messageEncoded = false
-    if sentClose == nil && receivedClose == nil {
-      writeClose(CloseFrame(code: error.closeCode, reason: Array(Self.truncatedReason(error.description))))
-    }
-    state = .failed
+    stopReading(
+      closingWith: CloseFrame(code: error.closeCode, reason: Array(Self.truncatedReason(error.description))))
     events.append(.failed(error))
   }
 
@@ -527,13 +521,17 @@ public struct WebSocketConnection {
   /// no event and records no `failure`: the peer did nothing wrong, and the caller knows why.
   public mutating func abandon(code: UInt16, reason: String) {
     guard state != .failed && state != .closed else { return }
+    stopReading(closingWith: CloseFrame(code: code, reason: Array(Self.truncatedReason(reason))))
+  }
+
+  /// What failing and abandoning share: drop the message in progress, queue `close` unless
+  /// a Close was already sent or received, and enter `.failed`.
+  private mutating func stopReading(closingWith close: CloseFrame) {
     messageBuffer = []
     directFilled = nil
     messageKind = nil
     messageEncoded = false
-    if sentClose == nil && receivedClose == nil {
-      writeClose(CloseFrame(code: code, reason: Array(Self.truncatedReason(reason))))
-    }
+    if sentClose == nil && receivedClose == nil { writeClose(close) }
     state = .failed
   }
 
