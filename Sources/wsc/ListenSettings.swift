@@ -42,9 +42,7 @@ struct ListenSettings {
       guard seen.insert(p).inserted else { throw ValidationError("subprotocol \"\(p)\" given twice") }
     }
     let maxSize = try Settings.maxMessageSize(command)
-    guard command.network.closeTimeout > 0 && command.network.closeTimeout <= 86_400 else {
-      throw ValidationError("--close-timeout must be a number of seconds above 0")
-    }
+    try Settings.requireSeconds("--close-timeout", command.network.closeTimeout)
     server = WebSocketServer.Configuration(
       host: host, port: port,
       handshake: ServerHandshake.Options(

@@ -67,13 +67,8 @@ struct Settings {
     }
 
     let maxSize = try Self.maxMessageSize(command)
-    for (name, value) in [
-      ("--connect-timeout", command.network.connectTimeout),
-      ("--close-timeout", command.network.closeTimeout),
-    ]
-    where !(value > 0 && value <= 86_400) {
-      throw ValidationError("\(name) must be a number of seconds above 0")
-    }
+    try Self.requireSeconds("--connect-timeout", command.network.connectTimeout)
+    try Self.requireSeconds("--close-timeout", command.network.closeTimeout)
     let wait = command.sending.wait
     guard wait.isFinite, wait == -1 || (wait >= 0 && wait <= 86_400) else {
       throw ValidationError("--wait must be -1, 0 or a number of seconds")
@@ -119,6 +114,13 @@ struct Settings {
     }
     if command.tls.key != nil && command.tls.cert == nil {
       throw ValidationError("--key needs --cert")
+    }
+  }
+
+  /// A duration option: above 0 and at most a day (NaN fails too); a usage error otherwise.
+  static func requireSeconds(_ name: String, _ value: Double) throws {
+    guard value > 0 && value <= 86_400 else {
+      throw ValidationError("\(name) must be a number of seconds above 0")
     }
   }
 

@@ -158,11 +158,8 @@ struct SessionOptions: ParsableArguments {
 
   /// The keepalive settings, or nil without --ping-interval; usage errors for bad values.
   func keepalive() throws -> Keepalive? {
-    for (name, value) in [("--ping-interval", pingInterval), ("--ping-timeout", pingTimeout)] {
-      if let value, !(value > 0 && value <= 86_400) {
-        throw ValidationError("\(name) must be a number of seconds above 0")
-      }
-    }
+    if let pingInterval { try Settings.requireSeconds("--ping-interval", pingInterval) }
+    if let pingTimeout { try Settings.requireSeconds("--ping-timeout", pingTimeout) }
     guard let pingInterval else {
       if pingTimeout != nil { throw ValidationError("--ping-timeout needs --ping-interval") }
       return nil
