@@ -466,10 +466,10 @@ public class WebSocketPeer: @unchecked Sendable {
         readLoop: while reads < 64 {
           reads += 1
           let r: IOResult
-          let direct = connection.directPayloadRemaining > 0
+          let remaining = connection.directPayloadRemaining
+          let direct = remaining > 0
           if direct {
             // A large message's payload goes straight into its buffer, not via readBuffer.
-            let remaining = connection.directPayloadRemaining
             if remaining > largestDirect {
               largestDirect = remaining
               ReceiveBuffer.grow(transport.fileDescriptor, toHold: remaining)
