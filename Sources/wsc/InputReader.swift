@@ -9,25 +9,49 @@
 ///
 /// A message longer than `maxSize` is skipped up to its separator (reported through
 /// `onOversized`), so memory stays bounded by the limit whatever the input.
+///
+/// With a `stopFD`, every read waits in `poll()` on stdin and that descriptor together:
+/// when it becomes readable the reader returns `.stopped` at once, however idle stdin is,
+/// so no thread stays blocked in `read(2)` after the connection has ended.
 struct InputReader {
   let fd: Int32
   let separator: UInt8
   let maxSize: Int
+  let stopFD: Int32
   private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
   private var pending: [UInt8] = []
   private var skipping = false
 
-  init(fd: Int32 = 0, separator: UInt8, maxSize: Int) {
+  init(fd: Int32 = 0, separator: UInt8, maxSize: Int, stopFD: Int32 = -1) {
     self.fd = fd
     self.separator = separator
     self.maxSize = maxSize
+    self.stopFD = stopFD
   }
 
   enum Outcome {
     case eof
     case failed(String)
-    /// The consumer asked to stop.
+    /// The consumer asked to stop, or `stopFD` became readable.
     case stopped
+  }
+
+  /// Waits until stdin has something for `read` (data, EOF or an error) or `stopFD` fires;
+  /// false for the latter. Without a `stopFD` there is nothing to wait for here.
+  private func waitForInput() -> Bool {
+    guard stopFD >= 0 else { return true }
+    var fds = [
+      pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0),
+    ]
+    while true {
+      let r = poll(&fds, 2, -1)
+      if r < 0 && errno == EINTR { continue }
+      // A failed poll leaves the verdict to read(2), which reports its own error.
+      if r < 0 { return true }
+      if fds[1].revents != 0 { return false }
+      if fds[0].revents != 0 { return true }
+    }
   }
 
   /// Calls `message` for each complete message until EOF, an error, or a callback returns
@@ -39,12 +63,16 @@ struct InputReader {
     onChunkEnd: () -> Bool = { true }
   ) -> Outcome {
     while true {
+      if !waitForInput() { return .stopped }
       let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if n < 0 {
         if errno == EINTR { continue }
         if errno == EAGAIN {
-          var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-          _ = poll(&p, 1, -1)
+          // Someone else's O_NONBLOCK on a shared stdin: wait for data rather than spin.
+          if stopFD < 0 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, -1)
+          }
           continue
         }
         return .failed("cannot read stdin: \(String(cString: strerror(errno)))")

@@ -42,6 +42,9 @@ final class Session: @unchecked Sendable {
   private var ended = false
   private var opened = false
   private var localError: String?
+  /// Fired when the connection ends, to end a stdin read still waiting for input
+  /// (DESIGN.md §4 "the connection ends first").
+  private let connectionEnded = StopPipe()
 
   /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
   /// true when it did) and terminal resizes.
@@ -124,6 +127,7 @@ final class Session: @unchecked Sendable {
         ended = true
         activity.broadcast()
       }
+      connectionEnded.fire()
     }
     if settings.showPingPong {
       client.onPing = { data in
@@ -193,11 +197,13 @@ final class Session: @unchecked Sendable {
     client.close(code: CloseCode.goingAway, discardQueued: true)
   }
 
-  /// Sends each stdin message until EOF, or until the connection stops accepting messages.
-  /// The messages of each read go to the connection as one batch.
+  /// Sends each stdin message until EOF, or until the connection ends (whether or not stdin
+  /// has more: input not yet read is not sent). The messages of each read go to the
+  /// connection as one batch.
   private func readInput() {
     let kind: Message.Kind = settings.binaryInput ? .binary : .text
-    var reader = InputReader(separator: settings.separator, maxSize: settings.client.maxMessageSize)
+    var reader = InputReader(
+      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
     var lineNumber = 0
     var batch = MessageBatch()
     let outcome = reader.run(
