@@ -199,6 +199,7 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
   }
 }
 
-func formatSeconds(_ s: Double) -> String {
+/// A duration as a user typed it: "2" for 2.0, "0.5" for 0.5 (for messages naming an option).
+public func formatSeconds(_ s: Double) -> String {
   s == s.rounded() ? String(Int(s)) : String(s)
 }

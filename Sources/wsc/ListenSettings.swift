@@ -30,6 +30,7 @@ struct ListenSettings {
     if command.tls.ca != nil { unsupported.append("--ca") }
     if command.tls.noCheck { unsupported.append("--no-check") }
     if command.sending.count != nil { unsupported.append("--count") }
+    if command.sending.wait != nil { unsupported.append("-w/--wait") }
     if let first = unsupported.first {
       throw ValidationError("\(first) is for connecting; it does not apply to --listen")
     }

@@ -41,6 +41,8 @@ final class Session: @unchecked Sendable {
   private let lastMessageTime = Atomic<UInt64>(0)
   private var ended = false
   private var opened = false
+  /// The `--count` deadline (`-w S`) passed before N messages arrived (exit 9).
+  private var countTimedOut = false
   private var localError: String?
   /// Fired when the connection ends, to end a stdin read still waiting for input
   /// (DESIGN.md §4 "the connection ends first").
@@ -66,7 +68,9 @@ final class Session: @unchecked Sendable {
     if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     installHooks()
     client.connect()
-    for message in settings.execute { client.send(.text, Array(message.utf8)) }
+    // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
+    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    for message in settings.execute { client.send(kind, Array(message.utf8)) }
 
     let stdinIsTTY = Terminal.isTTY(0)
     var interactiveEOF = false
@@ -109,15 +113,24 @@ final class Session: @unchecked Sendable {
       }
     }
     client.onMessageData = { [self] kind, data in
+      let count = messagesReceived.add(1, ordering: .relaxed).newValue
+      // --count N: exactly N messages are printed (issue 20); what follows the Nth, already
+      // on its way before our Close, is read and dropped.
+      if countTarget > 0 && count > countTarget { return }
       if echo {
         client.send(kind, Array(data))
       } else if !output.write(kind, data) {
         stdoutFailed()
       }
-      let count = messagesReceived.add(1, ordering: .relaxed).newValue
       lastMessageTime.store(MonotonicClock.now().bitPattern, ordering: .relaxed)
-      // Taking the lock orders this wake-up after the main thread's check of the count.
-      if count == countTarget { activity.withLock { activity.broadcast() } }
+      if count == countTarget {
+        if !output.flush() { stdoutFailed() }
+        // The Nth message ends the session whether or not input has ended: the Close goes
+        // after what is queued, and stdin stops when the connection ends.
+        client.close(code: settings.closeCode, reason: settings.closeReason)
+        // Taking the lock orders this wake-up after the main thread's check of the count.
+        activity.withLock { activity.broadcast() }
+      }
     }
     client.onIdle = { [self] in
       if !output.flush() { stdoutFailed() }
@@ -232,14 +245,29 @@ final class Session: @unchecked Sendable {
   }
 
   /// DESIGN.md §4 "the end of input": everything queued goes out, then wait for replies
-  /// until `wait` seconds pass with no incoming message (or `--count` messages arrived),
-  /// then close.
+  /// until `wait` seconds pass with no incoming message, then close. With `--count` the
+  /// wait is for the N messages instead (the Nth closes from the I/O thread), bounded by
+  /// an explicit `-w S`.
   private func endOfInput(wait: Double) {
     client.waitUntilQueueDrained()
     activity.withLock {
       lastActivity = max(lastActivity, MonotonicClock.now())
+      if let n = settings.count {
+        // The deadline starts once both input has ended and the handshake completed.
+        var deadline: Double? = nil
+        while !ended && messagesReceived.load(ordering: .relaxed) < n {
+          if opened, deadline == nil, let limit = settings.countTimeout {
+            deadline = max(lastActivity, MonotonicClock.now()) + limit
+          }
+          if let deadline, MonotonicClock.now() >= deadline {
+            countTimedOut = true
+            break
+          }
+          activity.wait(until: deadline)
+        }
+        return
+      }
       while !ended {
-        if let n = settings.count, messagesReceived.load(ordering: .relaxed) >= n { break }
         if wait < 0 {
           activity.wait()
           continue
@@ -252,6 +280,27 @@ final class Session: @unchecked Sendable {
       }
     }
     client.close(code: settings.closeCode, reason: settings.closeReason)
+  }
+
+  /// How a `--count N` run that got fewer than N messages ends, or nil when it got them all
+  /// (or the flag is not given): never 0 (issue 19).
+  private func countShortfall(_ result: CloseResult) -> Int32? {
+    guard let n = settings.count else { return nil }
+    let got = messagesReceived.load(ordering: .relaxed)
+    guard got < n else { return nil }
+    let tally = "got \(got) of \(n) message\(n == 1 ? "" : "s") (--count \(n))"
+    if countTimedOut {
+      Terminal.error("\(tally) in \(formatSeconds(settings.countTimeout ?? 0)) s (-w)")
+      return ExitStatus.timeout
+    }
+    guard result.error == nil, let received = result.received, !result.initiatedLocally else { return nil }
+    switch received.code {
+    case nil, CloseCode.normalClosure, CloseCode.goingAway:
+      Terminal.error(
+        "server closed the connection (code \(received.code.map(String.init) ?? "none")) before wsc \(tally)")
+      return ExitStatus.peerClosed
+    default: return nil
+    }
   }
 
   func exitCode(_ result: CloseResult) -> Int32 {
@@ -291,6 +340,7 @@ final class Session: @unchecked Sendable {
         return ExitStatus.localIO
       }
     }
+    if let shortfall = countShortfall(result) { return shortfall }
     guard let received = result.received else { return ExitStatus.ok }
     if result.initiatedLocally { return ExitStatus.ok }
     switch received.code {

@@ -9,6 +9,9 @@ struct Settings {
   var execute: [String]
   var wait: Double
   var count: Int?
+  /// With `--count`, an explicit `-w S`: seconds after the end of input to wait for the N
+  /// messages (nil: no deadline).
+  var countTimeout: Double?
   var binaryInput: Bool
   var separator: UInt8
   var base64: Bool
@@ -69,12 +72,21 @@ struct Settings {
     let maxSize = try Self.maxMessageSize(command)
     try Self.requireSeconds("--connect-timeout", command.network.connectTimeout)
     try Self.requireSeconds("--close-timeout", command.network.closeTimeout)
-    let wait = command.sending.wait
+    let wait = command.sending.wait ?? 2
     guard wait.isFinite, wait == -1 || (wait >= 0 && wait <= 86_400) else {
       throw ValidationError("--wait must be -1, 0 or a number of seconds")
     }
     if let count = command.sending.count, count < 1 {
       throw ValidationError("--count must be at least 1")
+    }
+    // With --count the wait is for N messages, not an idle wait (issue 19): the default -w
+    // must not cut it short, and an explicit -w S becomes its deadline.
+    var countTimeout: Double? = nil
+    if command.sending.count != nil, let w = command.sending.wait, w != -1 {
+      guard w > 0 else {
+        throw ValidationError("-w 0 leaves --count no time; give a deadline (-w S) or none")
+      }
+      countTimeout = w
     }
     guard let code = UInt16(exactly: command.session.closeCode), CloseCode.isValidOnWire(code) else {
       throw ValidationError(
@@ -96,6 +108,7 @@ struct Settings {
     execute = command.sending.execute
     self.wait = wait
     count = command.sending.count
+    self.countTimeout = countTimeout
     binaryInput = command.sending.binary
     separator = command.sending.null ? 0 : UInt8(ascii: "\n")
     base64 = command.receiving.base64

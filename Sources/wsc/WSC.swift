@@ -102,11 +102,11 @@ struct SendingOptions: ParsableArguments {
   @Option(
     name: [.short, .long], parsing: .unconditional,
     help: ArgumentHelp(
-      "After the end of input, wait until S seconds pass with no incoming message (0: close at once, -1: until the server closes).",
+      "After the end of input, wait until S seconds pass with no incoming message (0: close at once, -1: until the server closes; default 2). With --count: the deadline for the N messages.",
       valueName: "S"))
-  var wait: Double = 2
+  var wait: Double?
 
-  @Flag(name: [.short, .long], help: "Send each input line as a binary message.")
+  @Flag(name: [.short, .long], help: "Send each input line and each -x message as a binary message.")
   var binary = false
 
   @Flag(
@@ -114,7 +114,10 @@ struct SendingOptions: ParsableArguments {
     help: "Input and output messages are separated by NUL, not newline.")
   var null = false
 
-  @Option(help: ArgumentHelp("End the wait once N messages have arrived.", valueName: "N"))
+  @Option(
+    help: ArgumentHelp(
+      "Print exactly N messages, then close; wait for them (no idle wait) until they arrive, the server closes, or an explicit -w S passes (exit 9).",
+      valueName: "N"))
   var count: Int?
 }
 
