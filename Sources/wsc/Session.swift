@@ -370,13 +370,17 @@ final class Session: @unchecked Sendable {
 
   // MARK: Interrupts
 
-  /// First SIGINT/SIGTERM: best-effort Close 1000, then exit 128+signal.
+  /// First SIGINT/SIGTERM/SIGHUP: best-effort Close (1000, or 1001 for SIGTERM/SIGHUP), then
+  /// exit 128+signal.
   func interrupted(signal: Int32) {
     if let onInterrupt, onInterrupt(signal) { return }
     let code = 128 + signal
     let isOpen = activity.withLock { opened && !ended }
     if isOpen {
-      client.close(code: CloseCode.normalClosure, discardQueued: true)
+      // Ctrl-C is the user ending the session (1000); SIGTERM and SIGHUP mean the process
+      // is going away (1001, RFC 6455 §7.4.1), as a supervisor stopping it expects.
+      let closeCode = signal == SIGINT ? CloseCode.normalClosure : CloseCode.goingAway
+      client.close(code: closeCode, discardQueued: true)
       _ = client.wait(timeout: settings.client.closeTimeout + 0.5)
     }
     output.flush()
@@ -385,8 +389,11 @@ final class Session: @unchecked Sendable {
 
   func windowChanged() { onWindowChange?() }
 
+  /// Ends the process. After a SIGINT/SIGTERM/SIGHUP the code is 128 + that signal, whatever
+  /// the caller's: an interrupted run is never reported as a success.
   static func exit(_ code: Int32) -> Never {
     TerminalState.restore()
-    Glibc._exit(code)
+    let signal = Signals.received.load(ordering: .sequentiallyConsistent)
+    Glibc._exit(signal != 0 ? 128 + signal : code)
   }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import WebSocketClient
 
 #if canImport(Glibc)
@@ -35,6 +36,12 @@ enum StandardStreams {
 enum Signals {
   nonisolated(unsafe) private static var installed = false
 
+  /// The first SIGINT/SIGTERM/SIGHUP received, or 0. Once set, the process exits with
+  /// 128 + it whichever thread gets to `Session.exit` first: the main thread may see the
+  /// connection end (our interrupt's Close acknowledged) before the signal's own thread
+  /// finishes, and must not report that as a normal close with 0 (issue 20).
+  static let received = Atomic<Int32>(0)
+
   static func install(session: Session) {
     install(onSignal: { session.interrupted(signal: $0) }, onWindowChange: { session.windowChanged() })
   }
@@ -62,6 +69,7 @@ enum Signals {
           continue
         }
         count += 1
+        if count == 1 { Self.received.store(received, ordering: .sequentiallyConsistent) }
         if count > 1 { Session.exit(128 + received) }
         let sig = received
         startThread { onSignal(sig) }
