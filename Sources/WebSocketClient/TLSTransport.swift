@@ -52,6 +52,10 @@ final class TLSTransport: Transport {
   private var closed = false
   /// True once the peer's close_notify arrived or the stream broke: no shutdown to send.
   private var broken = false
+  /// Set to 1 by OpenSSL's client-certificate callback (through the session's app data)
+  /// when the server asked for a certificate and we have none: the likely reason for the
+  /// alert or silent close that follows (issue 20).
+  private let certificateRequested = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
   /// Prepares the session: trust store, client certificate, SNI, host or IP check, TLS 1.2
   /// minimum and ALPN `http/1.1` (RFC 6455 §4.1 step 5; curl forces HTTP/1.1 for ws too).
@@ -75,6 +79,8 @@ final class TLSTransport: Transport {
     self.fileDescriptor = fileDescriptor
     self.context = context
     self.ssl = ssl
+    certificateRequested.initialize(to: 0)
+    _ = SSL_set_ex_data(ssl, 0, certificateRequested)
     try configureSession(host: host, isIPLiteral: isIPLiteral, verify: options.verifyPeer)
   }
 
@@ -88,6 +94,7 @@ final class TLSTransport: Transport {
     self.fileDescriptor = fileDescriptor
     self.context = server.context
     self.ssl = ssl
+    certificateRequested.initialize(to: 0)
     guard SSL_set_fd(ssl, fileDescriptor) == 1 else { throw .tls("cannot attach the socket to TLS") }
     SSL_set_accept_state(ssl)
   }
@@ -96,6 +103,7 @@ final class TLSTransport: Transport {
     close()
     SSL_free(ssl)
     SSL_CTX_free(context)
+    certificateRequested.deallocate()
   }
 
   /// Runs the server side of the TLS handshake, like `handshake(wait:)`.
@@ -127,6 +135,13 @@ final class TLSTransport: Transport {
     // Without --key the key is looked for in the certificate file (a combined PEM).
     if let key = options.keyFile ?? options.certificateFile {
       try loadKey(key, into: context, passphrase: options.passphrase)
+    } else {
+      // Called only when the server sends a CertificateRequest and no certificate is set:
+      // note it, and go on without one (the server decides whether that is fatal).
+      SSL_CTX_set_client_cert_cb(context) { ssl, _, _ in
+        SSL_get_ex_data(ssl, 0)?.assumingMemoryBound(to: Int32.self).pointee = 1
+        return 0
+      }
     }
   }
 
@@ -208,10 +223,33 @@ final class TLSTransport: Transport {
     }
   }
 
+  /// The server asked for a client certificate and wsc had none to give.
+  var certificateWasRequested: Bool { certificateRequested.pointee != 0 }
+
+  /// Names the likely cause of a TLS failure (issue 20): a server that wanted a client
+  /// certificate, or a peer that is not a TLS server at all.
+  func explain(_ reason: String?) -> String {
+    if certificateWasRequested {
+      return "the server requires a client certificate: use --cert and --key"
+        + (reason.map { " (\($0))" } ?? " (it closed the connection)")
+    }
+    let reason = reason ?? "the server closed the connection during the TLS handshake"
+    // Not one byte came back for our ClientHello: a plain ws:// or HTTP server reads it as
+    // a garbled request and hangs up.
+    if let rbio = SSL_get_rbio(ssl), BIO_number_read(rbio) == 0 {
+      return "\(reason): the server closed the connection without answering the TLS handshake"
+        + " (not a TLS server? try ws://)"
+    }
+    return reason
+  }
+
   private func handshakeFailure(_ code: Int32) -> String {
     let verify = SSL_get_verify_result(ssl)
     if verify != X509_V_OK {
       return "certificate verification failed: \(String(cString: X509_verify_cert_error_string(verify)))"
+    }
+    if certificateWasRequested || (SSL_get_rbio(ssl).map { BIO_number_read($0) == 0 } ?? false) {
+      return explain(Self.errorQueueText())
     }
     if let reason = Self.errorQueueText() {
       let notTLS = ["wrong version number", "packet length too long", "unknown protocol", "http request"]

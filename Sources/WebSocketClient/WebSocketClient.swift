@@ -184,9 +184,16 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
       // A reset before the response is complete is a failed handshake (F7), not a lost
       // WebSocket; a TLS alert here (TLS 1.3 asks for client certificates after its
       // handshake) is a TLS failure.
-      case .eof: return .failure(.handshake(hs.receiveEOF()))
+      case .eof:
+        // TLS 1.3 servers check the client certificate after their handshake: one that
+        // wanted a certificate and hangs up here has rejected us for the lack of one.
+        if let tls = transport as? TLSTransport, tls.certificateWasRequested {
+          return .failure(.tls(tls.explain(nil)))
+        }
+        return .failure(.handshake(hs.receiveEOF()))
       case .failed(let s):
-        return .failure(transport is TLSTransport ? .tls(s) : .handshake(hs.receiveEOF()))
+        if let tls = transport as? TLSTransport { return .failure(.tls(tls.explain(s))) }
+        return .failure(.handshake(hs.receiveEOF()))
       }
     }
   }

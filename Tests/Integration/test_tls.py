@@ -742,6 +742,8 @@ def test_C11_case18_client_cert_required_fast_no_spin(run_wsc, s_server, certs, 
     r = run_wsc([s.url(host="localhost"), *trust(certs), *ONE_SHOT])
     assert_tls_failure(r, ("certificate required", "handshake failure", "alert"), max_elapsed=2.0)
     assert r.cpu < 0.5, f"CPU {r.cpu:.2f}s (spinning?){r!r}"
+    # Issue 20: the cause named, with what to do about it, and OpenSSL's alert beside it.
+    assert "the server requires a client certificate: use --cert and --key (" in r.stderr, r
 
 
 def test_C11_mtls_ref_without_cert_fails(run_wsc, tls_ref, certs):
@@ -752,6 +754,8 @@ def test_C11_mtls_ref_without_cert_fails(run_wsc, tls_ref, certs):
     r = run_wsc([srv.url(host="localhost"), *trust(certs), *ONE_SHOT])
     assert_tls_failure(r, ("certificate required", "handshake failure", "alert", "reset", "eof"), max_elapsed=2.0)
     assert r.cpu < 0.5, r
+    # Whether the alert arrived or not, the cause is named (issue 20).
+    assert "the server requires a client certificate: use --cert and --key" in r.stderr, r
     assert not srv.conns, "the WebSocket handshake got through without a client certificate"
 
 
@@ -940,6 +944,16 @@ def test_case21_plain_ws_server_on_wss_url(run_wsc, evil, certs):
     ev.wait()
     assert_tls_failure(r, ("wrong version number", "not a TLS server"), max_elapsed=2.0)
     assert b"plain" not in r.out
+
+
+def test_case21_plain_websockets_server_hangs_up_on_the_client_hello(run_wsc, ref, certs):
+    """Issue 20: ``wss://`` against a plain Python websockets server, which reads our
+    ClientHello as a broken HTTP request and closes without a byte → exit 5, and the message
+    says why (not "unexpected eof while reading" alone)."""
+    srv = ref(R.echo)
+    r = run_wsc([srv.url().replace("ws://", "wss://"), *trust(certs), *ONE_SHOT])
+    assert_tls_failure(r, ("not a TLS server",), max_elapsed=2.0)
+    assert "the server closed the connection without answering the TLS handshake" in r.stderr, r
 
 
 def test_tls_handshake_blackhole_times_out(run_wsc, evil, certs):
