@@ -54,6 +54,18 @@ struct Settings {
       }
       basicAuth = (String(auth[..<colon]), String(auth[auth.index(after: colon)...]))
     }
+    // One source of credentials: the request has one Authorization header, and a second
+    // source would silently lose (issue 20). The error names the sources, never the values.
+    var credentialSources: [String] = []
+    if headers.contains(where: { $0.name.lowercased() == "authorization" }) {
+      credentialSources.append("-H 'Authorization: …'")
+    }
+    if basicAuth != nil { credentialSources.append("--auth") }
+    if uri.user != nil { credentialSources.append("the URL's user:password@") }
+    if credentialSources.count > 1 {
+      throw ValidationError(
+        "\(credentialSources.joined(separator: " and ")) both set the Authorization header; give one")
+    }
     guard command.handshake.protocolVersion == 13 || command.handshake.protocolVersion == 8 else {
       throw ValidationError("--protocol must be 13 (or 8)")
     }

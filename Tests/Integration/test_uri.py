@@ -250,3 +250,23 @@ def test_contract_missing_url_and_unknown_flag_are_usage_errors(run_wsc):
     assert r.rc == EXIT_USAGE, r
     r = run_wsc(["--definitely-not-a-flag", "ws://127.0.0.1:1/"], timeout=5)
     assert r.rc == EXIT_USAGE, r
+
+
+@pytest.mark.parametrize(
+    "url_userinfo, args",
+    [
+        ("", ["-H", "Authorization: Bearer T0KEN", "--auth", "u:s3cret"]),
+        ("u:s3cret@", ["-H", "Authorization: Bearer T0KEN"]),
+        ("u:s3cret@", ["--auth", "v:0ther"]),
+    ],
+    ids=["header+auth", "header+userinfo", "auth+userinfo"],
+)
+def test_authorization_from_two_sources_is_a_usage_error(run_wsc, evil, url_userinfo, args):
+    """Issue 20 item 7: two sources for the one Authorization header used to let -H win
+    silently. Now a usage error naming the sources (never their values), before any I/O."""
+    ev = evil()
+    r = run_wsc([f"ws://{url_userinfo}{ev.hostport}/", *args])
+    assert r.rc == EXIT_USAGE, r
+    assert "both set the Authorization header; give one" in r.stderr, r
+    assert "s3cret" not in r.stderr and "T0KEN" not in r.stderr and "0ther" not in r.stderr, r
+    assert ev.accepts == 0
