@@ -518,3 +518,31 @@ def test_listen_mode_prompt_broadcasts_and_shows_clients_above_the_line(term):
         t.wait_for("client 2 disconnected (code 4000")
     t.keys("C-d")
     assert t.exit_code() == 0, t.screen()
+
+
+# ---- Issue 20 item 5: one clear line per event, no stray prompt
+
+
+def test_issue20_item5_verbose_trace_is_distinct_from_the_prompt(term, ref):
+    r = ref(echo)
+    t = term([r.url(), *FAST, "-v", "--no-compression"], env={"NO_COLOR": "1"})
+    prompt_ready(t)
+    t.type("hello")
+    t.keys("Enter")
+    screen = t.wait_for('* < frame TEXT fin len=5 "hello"')
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert "* > GET / HTTP/1.1" in lines and "* < HTTP/1.1 101 Switching Protocols" in lines, screen
+    assert '* > frame TEXT fin len=5 "hello"' in lines, screen
+    # What starts with "> " is the prompt and the typed line, what starts with "< " a message.
+    assert [line for line in lines if line.startswith(">")] == ["> hello", "> "], screen
+    assert [line for line in lines if line.startswith("<")] == ["< hello"], screen
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+
+    # On a colour terminal the trace is dimmed (SGR 2), messages are not.
+    t = term([r.url(), *FAST, "-v"])
+    prompt_ready(t)
+    t.wait_for("* < HTTP/1.1 101")
+    assert "\x1b[2m* > GET / HTTP/1.1" in t.screen(escapes=True), t.screen(escapes=True)
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK

@@ -136,16 +136,11 @@ final class InteractiveMode: @unchecked Sendable {
       display.markEnded()
     }
     if settings.verbose {
-      client.onRequest = { lines in for l in lines { display.post("> \(Terminal.escape(l))", fd: 2) } }
-      client.onResponseHead = { head in
-        display.post("< \(Terminal.escape(head.startLine))", fd: 2)
-        for h in head.headers {
-          display.post("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))", fd: 2)
-        }
-      }
-      client.onFrame = { trace in display.post(Session.describe(trace), fd: 2) }
+      client.onRequest = { lines in for l in Trace.sent(lines) { display.postTrace(l) } }
+      client.onResponseHead = { head in for l in Trace.received(head) { display.postTrace(l) } }
+      client.onFrame = { trace in display.postTrace(Session.describe(trace)) }
       client.onTLSSession = { info in
-        for line in Session.describe(info) { display.post(line, fd: 2) }
+        for line in Session.describe(info) { display.postTrace(line) }
       }
     }
   }
