@@ -300,7 +300,8 @@ final class Session: @unchecked Sendable {
     }
   }
 
-  func exitCode(_ result: CloseResult) -> Int32 {
+  /// `peerCloseShown`: the prompt already printed the server's Close; say it only once.
+  func exitCode(_ result: CloseResult, peerCloseShown: Bool = false) -> Int32 {
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):
@@ -343,8 +344,10 @@ final class Session: @unchecked Sendable {
     switch received.code {
     case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
     case let code?:
-      Terminal.error(
-        "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      if !peerCloseShown {
+        Terminal.error(
+          "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      }
       return ExitStatus.peerClosed
     }
   }

@@ -523,6 +523,68 @@ def test_listen_mode_prompt_broadcasts_and_shows_clients_above_the_line(term):
 # ---- Issue 20 item 5: one clear line per event, no stray prompt
 
 
+def prompt_only_lines(screen: str) -> list[str]:
+    """Lines that hold a bare prompt (nothing typed): left behind, they read as a prompt."""
+    return [line for line in screen.splitlines() if line.strip() == ">"]
+
+
+def test_issue20_item5_no_stray_prompt_before_a_connect_error(term, refused_url):
+    t = term([refused_url, *FAST])
+    assert t.exit_code() == 3
+    screen = t.screen()
+    assert "wsc: " in screen, screen
+    assert prompt_only_lines(screen) == [], screen
+
+
+def test_issue20_item5_server_close_reported_once_and_no_prompt_after_it(term, evil):
+    def script(c):
+        if c.read_request() is None:
+            return
+        c.handshake()
+        c.mark("open")
+        c.server.wait_mark("bye", 8)
+        c.send_close(4001, b"bye")
+        c.collect(3)
+
+    ev = evil(script)
+    t = term([ev.url(), *FAST])
+    prompt_ready(t)
+    ev.mark("bye")
+    assert t.exit_code() == EXIT_PEER_CLOSED
+    screen = t.screen()
+    assert [line for line in screen.splitlines() if "4001" in line] == [
+        'Disconnected (code: 4001, reason: "bye")'
+    ], screen
+    assert prompt_only_lines(screen) == [], screen
+
+
+def test_issue20_item5_ctrl_c_during_a_pending_close_says_what_happens(term, evil):
+    ev = evil(peer(9, answer_close=False))
+    t = term([ev.url(), "--connect-timeout", "2", "--close-timeout", "5"])
+    prompt_ready(t)
+    t.type("/close")
+    t.keys("Enter")
+    assert wait_until(lambda: ev.conn.close_frames(), 3), "no Close after /close"
+    t.keys("C-c")
+    t.wait_for("Closing… (press CTRL+C again to exit now)", 2)
+    assert not t.exit_file.exists()
+    t0 = time.monotonic()
+    t.keys("C-c")
+    assert t.exit_code(3) == EXIT_SIGINT
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_issue20_item5_execute_preamble_shown_as_sent(term, ref):
+    r = ref(echo)
+    t = term([r.url(), *FAST, "-x", "first", "-x", "sec\x1bond", "-w", "-1"])
+    screen = t.wait_for("< sec\\x1bond")
+    lines = screen.splitlines()
+    assert lines.index("> first") < lines.index("< first"), screen
+    assert lines.index("> sec\\x1bond") < lines.index("< sec\\x1bond"), screen
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+
+
 def test_issue20_item5_verbose_trace_is_distinct_from_the_prompt(term, ref):
     r = ref(echo)
     t = term([r.url(), *FAST, "-v", "--no-compression"], env={"NO_COLOR": "1"})
