@@ -242,17 +242,23 @@ def test_P1_controls_and_c1_escaped_binary_previewed(term, evil):
     assert t.exit_code() == EXIT_OK
 
 
-def test_P1_close_reason_escaped_and_status_lines(term, evil):
+def closes_on_bye(reason: bytes):
+    """EVIL: 101, then once the test marks "bye", Close 4001 with ``reason``."""
+
     def script(c):
         if c.read_request() is None:
             return
         c.handshake()
         c.mark("open")
         c.server.wait_mark("bye", 8)
-        c.send_close(4001, b"bad\x1b[2Jreason")
+        c.send_close(4001, reason)
         c.collect(3)
 
-    ev = evil(script)
+    return script
+
+
+def test_P1_close_reason_escaped_and_status_lines(term, evil):
+    ev = evil(closes_on_bye(b"bad\x1b[2Jreason"))
     t = term([ev.url(), *FAST])
     prompt_ready(t)
     ev.mark("bye")
@@ -537,16 +543,7 @@ def test_issue20_item5_no_stray_prompt_before_a_connect_error(term, refused_url)
 
 
 def test_issue20_item5_server_close_reported_once_and_no_prompt_after_it(term, evil):
-    def script(c):
-        if c.read_request() is None:
-            return
-        c.handshake()
-        c.mark("open")
-        c.server.wait_mark("bye", 8)
-        c.send_close(4001, b"bye")
-        c.collect(3)
-
-    ev = evil(script)
+    ev = evil(closes_on_bye(b"bye"))
     t = term([ev.url(), *FAST])
     prompt_ready(t)
     ev.mark("bye")
