@@ -76,12 +76,10 @@ final class ListenSession: @unchecked Sendable {
         "client \(c.id) connected from \(c.remoteAddress) (\(Terminal.escape(accepted.target)))"
           + (accepted.subprotocol.map { ", subprotocol \(Terminal.escape($0))" } ?? ""))
       if verbose {
-        note("[\(c.id)] < \(Terminal.escape(accepted.head.startLine))")
-        for h in accepted.head.headers {
-          note("[\(c.id)] < \(Terminal.escape(h.name)): \(Terminal.escape(h.value))")
-        }
-        for line in accepted.responseLines { note("[\(c.id)] > \(line)") }
-        for e in accepted.negotiated { note("[\(c.id)] * \(e)") }
+        let lines =
+          Trace.received(accepted.head) + Trace.sent(accepted.responseLines)
+          + accepted.negotiated.map { "\(Trace.prefix)\($0)" }
+        for line in lines { trace("[\(c.id)] \(line)") }
       }
       for message in settings.execute { c.send(.text, Array(message.utf8)) }
     }
@@ -109,7 +107,7 @@ final class ListenSession: @unchecked Sendable {
       }
     }
     if verbose {
-      c.onFrame = { [self] trace in note("[\(c.id)] " + Session.describe(trace)) }
+      c.onFrame = { [self] frame in trace("[\(c.id)] " + Session.describe(frame)) }
       c.onError = { [self] error in
         if c.id == 0 { note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))") }
       }
@@ -163,6 +161,15 @@ final class ListenSession: @unchecked Sendable {
   private func note(_ text: String) {
     if let display {
       display.post(text, fd: 2)
+    } else {
+      Terminal.writeStderr(text + "\n")
+    }
+  }
+
+  /// A `-v` line, dimmed above the prompt like the client's.
+  private func trace(_ text: String) {
+    if let display {
+      display.postTrace(text)
     } else {
       Terminal.writeStderr(text + "\n")
     }

@@ -105,7 +105,7 @@ final class Session: @unchecked Sendable {
     let countTarget = settings.count ?? 0
     client.onOpen = { [self] response in
       // -v: the agreed extension parameters, e.g. "* permessage-deflate: client_max_window_bits=15".
-      if verbose { for e in response.negotiated { Terminal.writeStderr("* \(e)\n") } }
+      if verbose { for e in response.negotiated { Terminal.writeStderr("\(Trace.prefix)\(e)\n") } }
       activity.withLock {
         opened = true
         lastActivity = MonotonicClock.now()
@@ -151,12 +151,9 @@ final class Session: @unchecked Sendable {
       }
     }
     if settings.verbose {
-      client.onRequest = { lines in for l in lines { Terminal.writeStderr("> \(l)\n") } }
+      client.onRequest = { lines in for l in Trace.sent(lines) { Terminal.writeStderr(l + "\n") } }
       client.onResponseHead = { head in
-        Terminal.writeStderr("< \(Terminal.escape(head.startLine))\n")
-        for h in head.headers {
-          Terminal.writeStderr("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))\n")
-        }
+        for l in Trace.received(head) { Terminal.writeStderr(l + "\n") }
       }
       client.onFrame = { trace in Terminal.writeStderr(Self.describe(trace) + "\n") }
       client.onTLSSession = { info in
@@ -179,9 +176,9 @@ final class Session: @unchecked Sendable {
     return lines
   }
 
-  /// One `-v` line: direction, opcode, flags, length and an escaped preview.
+  /// One `-v` line (`Trace`): direction, opcode, flags, length and an escaped preview.
   static func describe(_ t: FrameTrace) -> String {
-    let arrow = t.direction == .sent ? ">" : "<"
+    let arrow = Trace.prefix + (t.direction == .sent ? ">" : "<")
     var flags = t.header.fin ? "fin" : "nofin"
     if t.header.rsv != 0 { flags += " rsv=\(t.header.rsv >> 4)" }
     // A compressed frame's length is not the length of its (decompressed) preview.
@@ -303,7 +300,8 @@ final class Session: @unchecked Sendable {
     }
   }
 
-  func exitCode(_ result: CloseResult) -> Int32 {
+  /// `peerCloseShown`: the prompt already printed the server's Close; say it only once.
+  func exitCode(_ result: CloseResult, peerCloseShown: Bool = false) -> Int32 {
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):
@@ -346,8 +344,10 @@ final class Session: @unchecked Sendable {
     switch received.code {
     case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
     case let code?:
-      Terminal.error(
-        "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      if !peerCloseShown {
+        Terminal.error(
+          "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
+      }
       return ExitStatus.peerClosed
     }
   }

@@ -200,6 +200,9 @@ struct WSC: ParsableCommand {
       server, 8 connection lost, 9 timeout, 10 local I/O error, 64 usage error,
       130/143 interrupted. With --listen: 3 when the address cannot be bound; with
       --once, the first client's close as above.
+
+      Shell completion: wsc --generate-completion-script bash|zsh|fish prints the
+      script for that shell (install commands in the README).
       """)
 
   @Argument(help: "The WebSocket URL.")
@@ -221,7 +224,12 @@ struct WSC: ParsableCommand {
 
   static func main() {
     StandardStreams.prepare()
-    Self.main(Self.rewritingBarePassphrase(Array(CommandLine.arguments.dropFirst())))
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if FishCompletion.requestedShell(arguments) == .fish {
+      print(FishCompletion.script(for: Self.self))
+      Glibc.exit(ExitStatus.ok)
+    }
+    Self.main(Self.rewritingBarePassphrase(arguments))
   }
 
   /// `--passphrase` may stand without a value (wscat's `--passphrase [pw]`): when the next

@@ -242,17 +242,23 @@ def test_P1_controls_and_c1_escaped_binary_previewed(term, evil):
     assert t.exit_code() == EXIT_OK
 
 
-def test_P1_close_reason_escaped_and_status_lines(term, evil):
+def closes_on_bye(reason: bytes):
+    """EVIL: 101, then once the test marks "bye", Close 4001 with ``reason``."""
+
     def script(c):
         if c.read_request() is None:
             return
         c.handshake()
         c.mark("open")
         c.server.wait_mark("bye", 8)
-        c.send_close(4001, b"bad\x1b[2Jreason")
+        c.send_close(4001, reason)
         c.collect(3)
 
-    ev = evil(script)
+    return script
+
+
+def test_P1_close_reason_escaped_and_status_lines(term, evil):
+    ev = evil(closes_on_bye(b"bad\x1b[2Jreason"))
     t = term([ev.url(), *FAST])
     prompt_ready(t)
     ev.mark("bye")
@@ -518,3 +524,84 @@ def test_listen_mode_prompt_broadcasts_and_shows_clients_above_the_line(term):
         t.wait_for("client 2 disconnected (code 4000")
     t.keys("C-d")
     assert t.exit_code() == 0, t.screen()
+
+
+# ---- Issue 20 item 5: one clear line per event, no stray prompt
+
+
+def prompt_only_lines(screen: str) -> list[str]:
+    """Lines that hold a bare prompt (nothing typed): left behind, they read as a prompt."""
+    return [line for line in screen.splitlines() if line.strip() == ">"]
+
+
+def test_issue20_item5_no_stray_prompt_before_a_connect_error(term, refused_url):
+    t = term([refused_url, *FAST])
+    assert t.exit_code() == 3
+    screen = t.screen()
+    assert "wsc: " in screen, screen
+    assert prompt_only_lines(screen) == [], screen
+
+
+def test_issue20_item5_server_close_reported_once_and_no_prompt_after_it(term, evil):
+    ev = evil(closes_on_bye(b"bye"))
+    t = term([ev.url(), *FAST])
+    prompt_ready(t)
+    ev.mark("bye")
+    assert t.exit_code() == EXIT_PEER_CLOSED
+    screen = t.screen()
+    assert [line for line in screen.splitlines() if "4001" in line] == [
+        'Disconnected (code: 4001, reason: "bye")'
+    ], screen
+    assert prompt_only_lines(screen) == [], screen
+
+
+def test_issue20_item5_ctrl_c_during_a_pending_close_says_what_happens(term, evil):
+    ev = evil(peer(9, answer_close=False))
+    t = term([ev.url(), "--connect-timeout", "2", "--close-timeout", "5"])
+    prompt_ready(t)
+    t.type("/close")
+    t.keys("Enter")
+    assert wait_until(lambda: ev.conn.close_frames(), 3), "no Close after /close"
+    t.keys("C-c")
+    t.wait_for("Closing… (press CTRL+C again to exit now)", 2)
+    assert not t.exit_file.exists()
+    t0 = time.monotonic()
+    t.keys("C-c")
+    assert t.exit_code(3) == EXIT_SIGINT
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_issue20_item5_execute_preamble_shown_as_sent(term, ref):
+    r = ref(echo)
+    t = term([r.url(), *FAST, "-x", "first", "-x", "sec\x1bond", "-w", "-1"])
+    screen = t.wait_for("< sec\\x1bond")
+    lines = screen.splitlines()
+    assert lines.index("> first") < lines.index("< first"), screen
+    assert lines.index("> sec\\x1bond") < lines.index("< sec\\x1bond"), screen
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+
+
+def test_issue20_item5_verbose_trace_is_distinct_from_the_prompt(term, ref):
+    r = ref(echo)
+    t = term([r.url(), *FAST, "-v", "--no-compression"], env={"NO_COLOR": "1"})
+    prompt_ready(t)
+    t.type("hello")
+    t.keys("Enter")
+    screen = t.wait_for('* < frame TEXT fin len=5 "hello"')
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert "* > GET / HTTP/1.1" in lines and "* < HTTP/1.1 101 Switching Protocols" in lines, screen
+    assert '* > frame TEXT fin len=5 "hello"' in lines, screen
+    # What starts with "> " is the prompt and the typed line, what starts with "< " a message.
+    assert [line for line in lines if line.startswith(">")] == ["> hello", "> "], screen
+    assert [line for line in lines if line.startswith("<")] == ["< hello"], screen
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+
+    # On a colour terminal the trace is dimmed (SGR 2), messages are not.
+    t = term([r.url(), *FAST, "-v"])
+    prompt_ready(t)
+    t.wait_for("* < HTTP/1.1 101")
+    assert "\x1b[2m* > GET / HTTP/1.1" in t.screen(escapes=True), t.screen(escapes=True)
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK

@@ -449,13 +449,17 @@ def test_contract_base64_output(run_wsc, evil):
 
 
 def test_contract_verbose_trace_on_stderr_only(run_wsc, evil):
-    """-v: request/response headers and frame lines go to stderr; stdout is unchanged."""
+    """-v: request/response headers and frame lines go to stderr; stdout is unchanged.
+    Every trace line starts with "* " (issue 20: the same format as at the prompt, where
+    "> " is the prompt and "< " a message)."""
     r, _ = evil_session(run_wsc, evil, E.text("m") + CLOSE_NOW, ["-v"])
     assert r.rc == EXIT_OK, r
     assert r.out == b"m\n", r
-    low = r.stderr.lower()
-    assert "get /" in low and "101" in low and "sec-websocket-key" in low, r
-    assert len(r.stderr.strip().splitlines()) >= 6, r
+    lines = r.stderr.strip().splitlines()
+    assert "* > GET / HTTP/1.1" in lines and any(l.startswith("* < HTTP/1.1 101") for l in lines), r
+    assert any(l.lower().startswith("* > sec-websocket-key: ") for l in lines), r
+    assert '* < frame TEXT fin len=1 "m"' in lines, r
+    assert [l for l in lines if not l.startswith("* ")] == [], r
 
 
 def test_contract_max_message_size_line_skipped(run_wsc, evil):

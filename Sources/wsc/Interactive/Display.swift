@@ -79,6 +79,12 @@ final class Display: @unchecked Sendable {
     }
   }
 
+  /// A `-v` line (`Trace`) on stderr, dimmed when colour is on, so the eye skips it for
+  /// the messages.
+  func postTrace(_ text: String) {
+    post(colored ? "\u{1B}[2m\(text)\u{1B}[0m" : text, fd: 2)
+  }
+
   /// An incoming message as the prompt shows it: `< text`, escaped, with a green `<`
   /// when colour is on; binary messages as their size and a capped hex preview.
   func formatMessage(_ message: Message) -> String {

@@ -71,14 +71,15 @@ final class InteractiveMode: @unchecked Sendable {
   /// timeout after an interrupt), then turn the outcome into an exit code.
   private func finish(interruptedBy first: Int32?) -> Int32 {
     var interruptedBy = first
-    var deadline = first.map { _ in MonotonicClock.now() + settings.client.closeTimeout + 0.5 }
+    var deadline: Double?
+    if first != nil { deadline = closingAfterInterrupt() }
     while client.result == nil {
       let (lines, events) = display.take()
       Display.write(lines)
       for case .interrupt(let signal) in events where interruptedBy == nil {
         interruptedBy = signal
-        deadline = MonotonicClock.now() + settings.client.closeTimeout + 0.5
         client.close(code: CloseCode.normalClosure, discardQueued: true)
+        deadline = closingAfterInterrupt()
       }
       if let deadline, MonotonicClock.now() >= deadline { break }
       var p = pollfd(fd: display.fd, events: Int16(POLLIN), revents: 0)
@@ -86,7 +87,18 @@ final class InteractiveMode: @unchecked Sendable {
     }
     Display.write(display.take().lines)
     if let interruptedBy { return 128 + interruptedBy }
-    return session.exitCode(client.waitForClose())
+    // A server's Close is already on the screen as "Disconnected (code: …)".
+    return session.exitCode(client.waitForClose(), peerCloseShown: true)
+  }
+
+  /// After the first Ctrl-C: says what happens while the close handshake runs (the wait
+  /// may last the close timeout when the server does not answer), and returns when to stop
+  /// waiting.
+  private func closingAfterInterrupt() -> Double {
+    if client.result == nil {
+      Display.write([Display.Line(fd: 1, text: "Closing… (press CTRL+C again to exit now)")])
+    }
+    return MonotonicClock.now() + settings.client.closeTimeout + 0.5
   }
 
   /// Acts on one line; false ends the session (/quit).
@@ -111,7 +123,15 @@ final class InteractiveMode: @unchecked Sendable {
 
   private func installHooks() {
     let display = self.display
-    client.onOpen = { _ in display.post("Connected (press CTRL+C to quit)") }
+    let preamble = settings.execute
+    let verbose = settings.verbose
+    client.onOpen = { response in
+      if verbose { for e in response.negotiated { display.postTrace("\(Trace.prefix)\(e)") } }
+      display.post("Connected (press CTRL+C to quit)")
+      // The -x messages go out right after the handshake: show them as if typed at the
+      // prompt, so the replies below them make sense (issue 20).
+      for message in preamble { display.post(Prompt.text + Terminal.escape(message)) }
+    }
     client.onMessage = { message in display.post(display.formatMessage(message)) }
     client.onPong = { [self] data in
       let sentAt: Double? = pingLock.withLock {
@@ -136,16 +156,11 @@ final class InteractiveMode: @unchecked Sendable {
       display.markEnded()
     }
     if settings.verbose {
-      client.onRequest = { lines in for l in lines { display.post("> \(Terminal.escape(l))", fd: 2) } }
-      client.onResponseHead = { head in
-        display.post("< \(Terminal.escape(head.startLine))", fd: 2)
-        for h in head.headers {
-          display.post("< \(Terminal.escape(h.name)): \(Terminal.escape(h.value))", fd: 2)
-        }
-      }
-      client.onFrame = { trace in display.post(Session.describe(trace), fd: 2) }
+      client.onRequest = { lines in for l in Trace.sent(lines) { display.postTrace(l) } }
+      client.onResponseHead = { head in for l in Trace.received(head) { display.postTrace(l) } }
+      client.onFrame = { trace in display.postTrace(Session.describe(trace)) }
       client.onTLSSession = { info in
-        for line in Session.describe(info) { display.post(line, fd: 2) }
+        for line in Session.describe(info) { display.postTrace(line) }
       }
     }
   }

@@ -83,12 +83,11 @@ final class Prompt {
     let line = el_wgets(editLine, &count)
     if let stop {
       if case .connectionEnded = stop { ended = true }
-      // libedit leaves the cursor on the unfinished line: move off it.
-      Display.writeAll(1, [0x0D, 0x0A])
+      leaveLine(erasing: stop == .connectionEnded)
       return stop
     }
     guard let line, count > 0 else {
-      Display.writeAll(1, [0x0D, 0x0A])
+      leaveLine(erasing: false)
       return .endOfInput
     }
     var text = ""
@@ -98,6 +97,21 @@ final class Prompt {
       text.unicodeScalars.append(Unicode.Scalar(UInt32(bitPattern: c)) ?? "\u{FFFD}")
     }
     return .line(text)
+  }
+
+  /// Moves off the line being edited when the prompt stops without a line. A bare "> " left
+  /// behind reads as a prompt still waiting (above a connect error, after "Disconnected"),
+  /// so it is erased (issue 20), as is everything once the connection has ended: nothing
+  /// typed there can be sent. A partly typed line stays, as a shell leaves it after ^C.
+  private func leaveLine(erasing: Bool) {
+    var empty = true
+    if let info = el_wline(editLine) { empty = info.pointee.lastchar == info.pointee.buffer }
+    if erasing || empty {
+      eraseLine()
+    } else {
+      // libedit leaves the cursor on the unfinished line.
+      Display.writeAll(1, [0x0D, 0x0A])
+    }
   }
 
   // MARK: The read function (called by libedit, main thread)
