@@ -41,7 +41,9 @@ final class InteractiveMode: @unchecked Sendable {
     session.onWindowChange = { [display] in display.post(event: .resize) }
     installHooks()
     client.connect()
-    for message in settings.execute { client.send(.text, Array(message.utf8)) }
+    // -b makes the -x preamble binary here too, as in pipe mode.
+    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    for message in settings.execute { client.send(kind, Array(message.utf8)) }
 
     var interruptedBy: Int32?
     loop: while true {
