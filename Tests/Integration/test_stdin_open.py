@@ -117,73 +117,79 @@ def test_input_sent_before_the_close_goes_out_and_the_rest_is_not_an_error(start
     finished_within(r, ended)
 
 
-# ---------------------------------------------------------------- errors
+# ------------------------------------------- every ending × every stdin
 
 
-def _evil_then(then):
-    """EVIL: handshake, m0 m1 m2, then ``then(c)``; marks "ended" when the connection is over."""
+@contextlib.contextmanager
+def wsc_with_stdin(start_wsc, args, stdin: str):
+    """wsc with stdin at EOF (/dev/null), an open idle pipe, or a terminal (a pty; stdout
+    stays a pipe, so this is the plain line reader)."""
+    if stdin == "eof":
+        yield start_wsc(args)
+    elif stdin == "open":
+        yield start_wsc(args, keep_stdin_open=True)
+    else:
+        master, slave = pty.openpty()
+        try:
+            p = start_wsc(args, stdin=slave)
+            os.close(slave)
+            yield p
+        finally:
+            os.close(master)
+
+
+def _ending(name: str):
+    """An EVIL script: handshake, m0 m1 m2, then the connection ends as ``name`` says.
+    Returns (script, ended) where ``ended["t"]`` is when the server side was over."""
+    ended = {}
 
     def script(c):
         if c.read_request() is None:
             return
         c.send(c.respond_101() + b"".join(E.text(m) for m in MSGS))
-        then(c)
-
-    return script
-
-
-def test_tcp_reset_with_stdin_open_exits_8(start_wsc, evil):
-    ended = {}
-
-    def then(c):
-        time.sleep(0.2)
-        c.reset()
+        if name in ("close-1000", "close-4001"):
+            c.send_close(int(name[-4:]))
+            c.collect(HANG)  # wsc's answering Close; then TCP closes from our side
+        elif name == "reset":
+            time.sleep(0.2)
+            c.reset()
+        elif name == "masked-frame":
+            c.send(E.hx("81 85 37 fa 21 3d 7f 9f 4d 51 58"))
+            c.read_until_eof(HANG)
+        elif name == "keepalive-timeout":
+            c.read_until_eof(HANG)  # reads our Pings, never answers
         ended["t"] = time.monotonic()
 
-    ev = evil(_evil_then(then))
-    p = start_wsc([ev.url(), *FAST], keep_stdin_open=True)
-    ev.wait()
-    r = p.finish(HANG + 10)
-    assert r.rc == EXIT_LOST, r
+    return script, ended
+
+
+ENDINGS = {
+    # name: (extra args, exit code, the Close codes wsc sends)
+    "close-1000": ([], EXIT_OK, [1000]),
+    "close-4001": ([], EXIT_PEER_CLOSED, [4001]),
+    "masked-frame": ([], EXIT_PROTOCOL, [1002]),  # CHECKLIST #27
+    "reset": ([], EXIT_LOST, None),
+    "keepalive-timeout": (["--ping-interval", "0.3", "--ping-timeout", "0.3"], EXIT_TIMEOUT, [1011]),
+}
+
+
+@pytest.mark.parametrize("stdin", ["eof", "open", "tty"])
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_every_ending_with_every_kind_of_stdin(start_wsc, evil, ending, stdin):
+    """Close 1000 → 0, Close 4001 → 1, a protocol error → 7 (we send 1002), a reset → 8, a
+    keepalive timeout → 9 (we send 1011): the same exit, the same output and a prompt end
+    whether stdin is at EOF, open and idle, or a terminal. (At EOF the 2 s idle wait is
+    still running when each of these ends the connection.)"""
+    extra, code, closes = ENDINGS[ending]
+    script, ended = _ending(ending)
+    ev = evil(script)
+    with wsc_with_stdin(start_wsc, [ev.url(), *FAST, *extra], stdin) as p:
+        ev.wait(HANG + 5)
+        r = p.finish(HANG + 10)
+    assert r.rc == code, r
     assert r.out == b"m0\nm1\nm2\n", r
-    finished_within(r, ended["t"])
-
-
-def test_masked_server_frame_with_stdin_open_exits_7(start_wsc, evil):
-    """CHECKLIST #27 with stdin open: the masked frame fails the connection (1002)."""
-    ended = {}
-
-    def then(c):
-        c.send(E.hx("81 85 37 fa 21 3d 7f 9f 4d 51 58"))
-        c.read_until_eof(HANG)
-        ended["t"] = time.monotonic()
-
-    ev = evil(_evil_then(then))
-    p = start_wsc([ev.url(), *FAST], keep_stdin_open=True)
-    ev.wait()
-    r = p.finish(HANG + 10)
-    assert r.rc == EXIT_PROTOCOL, r
-    assert r.out == b"m0\nm1\nm2\n", r
-    assert ev.conn.close_codes() == [1002], ev.conn.frames
-    finished_within(r, ended["t"])
-
-
-def test_keepalive_timeout_with_stdin_open_exits_9(start_wsc, evil):
-    """A server that reads but never answers our Pings: Close 1011 after the ping timeout,
-    then exit 9, stdin still open."""
-    ended = {}
-
-    def then(c):
-        c.read_until_eof(HANG)
-        ended["t"] = time.monotonic()
-
-    ev = evil(_evil_then(then))
-    p = start_wsc([ev.url(), *FAST, "--ping-interval", "0.3", "--ping-timeout", "0.3"], keep_stdin_open=True)
-    ev.wait()
-    r = p.finish(HANG + 10)
-    assert r.rc == EXIT_TIMEOUT, r
-    assert r.out == b"m0\nm1\nm2\n", r
-    assert ev.conn.close_codes() == [1011], ev.conn.frames
+    if closes is not None:
+        assert ev.conn.close_codes() == closes, ev.conn.frames
     finished_within(r, ended["t"])
 
 
@@ -249,18 +255,13 @@ def test_each_input_mode_ends_when_the_server_closes(start_wsc, ref, args, sent)
 
 
 def test_plain_line_reader_on_a_terminal_ends_when_the_server_closes(start_wsc, ref):
-    """stdin a terminal, stdout a pipe (the plain line reader): the server's Close ends wsc
-    without anyone pressing Ctrl-D."""
+    """stdin a terminal, stdout a pipe (the plain line reader): the reference server's Close
+    ends wsc without anyone pressing Ctrl-D."""
     srv = ref(R.send_messages(MSGS, close_code=1000))
-    master, slave = pty.openpty()
-    try:
-        p = start_wsc([srv.url(), *FAST], stdin=slave)
-        os.close(slave)
+    with wsc_with_stdin(start_wsc, [srv.url(), *FAST], "tty") as p:
         srv.wait()
         ended = time.monotonic()
         r = p.finish(HANG + 10)
-    finally:
-        os.close(master)
     assert r.rc == EXIT_OK, r
     assert r.out == b"m0\nm1\nm2\n", r
     finished_within(r, ended)
