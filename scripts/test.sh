@@ -32,5 +32,8 @@ echo "== Autobahn server cases, all 517 against wsc -l --echo (release build, ab
 .venv/bin/python Tests/Autobahn/run_server.py --wsc .build/release/wsc --parallelism 2 \
   --out .build/autobahn-server --summary-md .build/autobahn-server/summary.md
 
+echo "== LeakSanitizer over listen mode (scripts/leakcheck.sh)" >&2
+scripts/leakcheck.sh 20
+
 echo "== integration tests" >&2
 WSC_BIN="$PWD/.build/debug/wsc" .venv/bin/python -m pytest Tests/Integration -q

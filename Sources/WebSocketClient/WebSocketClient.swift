@@ -73,6 +73,14 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
         keepalive: configuration.keepalive))
   }
 
+  override func releaseHooks() {
+    super.releaseHooks()
+    onOpen = nil
+    onRequest = nil
+    onResponseHead = nil
+    onTLSSession = nil
+  }
+
   /// Starts the I/O thread, which connects and runs the connection.
   public func connect() {
     startIO { [self] in run() }

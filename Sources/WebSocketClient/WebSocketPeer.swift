@@ -84,26 +84,47 @@ public class WebSocketPeer: @unchecked Sendable {
   private var ioThread: pthread_t?
   private var finalResult: CloseResult?
 
-  /// A self-pipe: other threads write a byte to wake the I/O thread from `poll()`.
+  /// A self-pipe: other threads write a byte to wake the I/O thread from `poll()`. Closed
+  /// (under `lock`) as soon as the I/O thread is done, not at `deinit`: a connection object
+  /// a caller keeps around must not hold two descriptors (issue 21).
+  private var wake: PipePair?
+  /// The read end, for the I/O thread's `poll()`; -1 without a pipe.
   let wakeFD: Int32
-  private let wakeWriteFD: Int32
 
-  init(limits: Limits) {
+  /// `wake` is a pipe made for this connection (a server makes it before `accept`, so
+  /// running out of descriptors never costs an accepted client); nil makes one here.
+  init(limits: Limits, wake: PipePair? = nil) {
     self.limits = limits
-    var fds: [Int32] = [-1, -1]
     // Without the pipe (EMFILE) `start` reports a local error instead of starting.
-    if pipe(&fds) != 0 { fds = [-1, -1] }
-    for fd in fds where fd >= 0 {
-      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-      _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    }
-    self.wakeFD = fds[0]
-    self.wakeWriteFD = fds[1]
+    self.wake = wake ?? PipePair.make()
+    self.wakeFD = self.wake?.readFD ?? -1
   }
 
   deinit {
-    _ = Glibc.close(wakeFD)
-    _ = Glibc.close(wakeWriteFD)
+    wake?.close()
+  }
+
+  /// Drops every hook once the connection has ended. The hooks commonly capture the
+  /// connection itself (to reply, or to name it in a log line); without this the
+  /// connection and everything its hooks hold would never be freed.
+  func releaseHooks() {
+    onMessage = nil
+    onMessageData = nil
+    onPing = nil
+    onPong = nil
+    onError = nil
+    onClose = nil
+    onIdle = nil
+    onFrame = nil
+  }
+
+  private func finishIO(_ result: CloseResult) {
+    onClose?(result)
+    releaseHooks()
+    lock.withLock {
+      wake?.close()
+      wake = nil
+    }
   }
 
   /// The result once the connection has ended.
@@ -119,7 +140,7 @@ public class WebSocketPeer: @unchecked Sendable {
         acceptingCommands = false
       }
       onError?(result.error!)
-      onClose?(result)
+      finishIO(result)
       return
     }
     startThread { [self] in
@@ -130,7 +151,7 @@ public class WebSocketPeer: @unchecked Sendable {
         acceptingCommands = false
         lock.broadcast()
       }
-      onClose?(result)
+      finishIO(result)
     }
   }
 
@@ -240,10 +261,10 @@ public class WebSocketPeer: @unchecked Sendable {
   }
 
   private func wakeLocked() {
-    guard !wakePending else { return }
+    // After the I/O thread is done there is nobody to wake, and no pipe.
+    guard !wakePending, let wake else { return }
     wakePending = true
-    var one: UInt8 = 1
-    _ = Glibc.write(wakeWriteFD, &one, 1)
+    wake.signal()
   }
 
   // MARK: The I/O thread

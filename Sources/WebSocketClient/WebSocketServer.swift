@@ -74,15 +74,28 @@ public final class WebSocketServer: @unchecked Sendable {
     /// The request was refused with `error.status` (400 or 426); `onClose` follows.
     public var onRejected: ((ServerHandshake.RequestError) -> Void)?
 
-    fileprivate init(remoteAddress: String, limits: Limits) {
+    fileprivate init(remoteAddress: String, limits: Limits, wake: PipePair) {
       self.remoteAddress = remoteAddress
-      super.init(limits: limits)
+      super.init(limits: limits, wake: wake)
+    }
+
+    override func releaseHooks() {
+      super.releaseHooks()
+      onOpen = nil
+      onRequestHead = nil
+      onRejected = nil
     }
   }
 
   public let configuration: Configuration
   /// Called on the listener thread for each accepted socket, before its thread starts.
   public var onConnection: ((Connection) -> Void)?
+  /// Called on the listener thread when it cannot accept for lack of descriptors (EMFILE,
+  /// ENFILE), once per shortage, with the reason and the number of live connections. Those
+  /// keep being served; new clients wait in the backlog.
+  public var onAcceptPaused: ((String, Int) -> Void)?
+  /// Called when accepting works again after `onAcceptPaused`, with the seconds it was paused.
+  public var onAcceptResumed: ((Double) -> Void)?
 
   private let lock = ConditionLock()
   private var listenFD: Int32 = -1
@@ -197,8 +210,21 @@ public final class WebSocketServer: @unchecked Sendable {
   }
 
   private func acceptLoop() {
+    // Each connection needs its socket and a wake pipe. The pipe is made before `accept`,
+    // so a shortage of descriptors leaves the client waiting in the backlog instead of
+    // being accepted and dropped; and while there is none to spare the loop sleeps,
+    // because the listening socket stays readable and poll() alone would spin.
+    var spare: PipePair?
+    var pausedSince: Double?
+    var backoff = 0.05
+    defer { spare?.close() }
     while true {
       if lock.withLock({ stopping }) { break }
+      if spare == nil { spare = PipePair.make() }
+      guard let wake = spare else {
+        pause(&pausedSince, &backoff, reason: errno)
+        continue
+      }
       var pfd = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
       let r = poll(&pfd, 1, 200)
       if r <= 0 { continue }
@@ -210,9 +236,16 @@ public final class WebSocketServer: @unchecked Sendable {
         }
       }
       if fd < 0 {
-        // EMFILE/ENFILE: the pending connection stays queued; do not spin on it.
-        if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { usleep(100_000) }
+        let error = errno
+        if error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM {
+          pause(&pausedSince, &backoff, reason: error)
+        }
         continue
+      }
+      if let since = pausedSince {
+        pausedSince = nil
+        backoff = 0.05
+        onAcceptResumed?(MonotonicClock.now() - since)
       }
       _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -232,15 +265,19 @@ public final class WebSocketServer: @unchecked Sendable {
       if storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6) {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
       }
+      spare = nil
       let connection = Connection(
         remoteAddress: remote,
         limits: .init(
           role: .server, closeTimeout: configuration.closeTimeout,
           maxMessageSize: configuration.maxMessageSize,
           traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
-          keepalive: configuration.keepalive))
+          keepalive: configuration.keepalive),
+        wake: wake)
       onConnection?(connection)
       let userClose = connection.onClose
+      // `connection` is captured strongly here: the hooks are released when its I/O
+      // thread ends, which breaks the cycle.
       connection.onClose = { [self] result in
         lock.withLock {
           if connection.id != 0 { open[connection.id] = nil }
@@ -251,6 +288,17 @@ public final class WebSocketServer: @unchecked Sendable {
       }
       connection.startIO { [self] in serve(connection, fd: fd) }
     }
+  }
+
+  /// Out of descriptors: report it once per shortage, then wait a little longer each time
+  /// (up to a second) so the loop neither spins nor is slow to notice freed descriptors.
+  private func pause(_ pausedSince: inout Double?, _ backoff: inout Double, reason: Int32) {
+    if pausedSince == nil {
+      pausedSince = MonotonicClock.now()
+      onAcceptPaused?(errnoText(reason), lock.withLock { live })
+    }
+    usleep(UInt32(backoff * 1_000_000))
+    backoff = min(backoff * 2, 1)
   }
 
   // MARK: One connection (its I/O thread)

@@ -360,18 +360,41 @@ public struct WebSocketConnection {
       if messageKind == .text && !messageValidator.feed(chunk) { throw .invalidUTF8 }
       return
     }
-    let start = messageBuffer.count
     if messageEncoded {
-      try decodePayload(chunk, key: header.maskKey, offset: offset, isFinal: false)
-    } else {
-      append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
+      try decodeAndValidate(chunk, key: header.maskKey, offset: offset, isFinal: false)
+      return
     }
+    let start = messageBuffer.count
+    append(chunk, to: &messageBuffer, key: header.maskKey, offset: offset)
     if messageKind == .text {
       let ok = messageBuffer.withUnsafeBytes {
         messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
       }
       if !ok { throw .invalidUTF8 }
     }
+  }
+
+  /// Inflates `chunk` onto the message, then checks the new text as UTF-8 before it reports
+  /// an inflate failure (corrupt data, 1002; over the limit, 1009). What was inflated before
+  /// the failure is the same however TCP split the input, so this order makes the close
+  /// code independent of the split (issue 21, found by fuzzing).
+  private mutating func decodeAndValidate(
+    _ chunk: UnsafeRawBufferPointer, key: MaskKey?, offset: UInt64, isFinal: Bool
+  ) throws(ProtocolError) {
+    let start = messageBuffer.count
+    var failure: ProtocolError?
+    do throws(ProtocolError) {
+      try decodePayload(chunk, key: key, offset: offset, isFinal: isFinal)
+    } catch {
+      failure = error
+    }
+    if messageKind == .text && messageBuffer.count > start {
+      let ok = messageBuffer.withUnsafeBytes {
+        messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
+      }
+      if !ok { throw .invalidUTF8 }
+    }
+    if let failure { throw failure }
   }
 
   private mutating func decodePayload(
@@ -445,14 +468,8 @@ public struct WebSocketConnection {
     default:
       guard header.fin else { return false }
       if messageEncoded {
-        let start = messageBuffer.count
-        try decodePayload(UnsafeRawBufferPointer(start: nil, count: 0), key: nil, offset: 0, isFinal: true)
-        if messageKind == .text {
-          let ok = messageBuffer.withUnsafeBytes {
-            messageValidator.feed(UnsafeRawBufferPointer(rebasing: $0[start...]))
-          }
-          if !ok { throw .invalidUTF8 }
-        }
+        try decodeAndValidate(
+          UnsafeRawBufferPointer(start: nil, count: 0), key: nil, offset: 0, isFinal: true)
         messageEncoded = false
       }
       if messageKind == .text && !messageValidator.isComplete { throw .invalidUTF8 }

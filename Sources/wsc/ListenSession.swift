@@ -39,6 +39,14 @@ final class ListenSession: @unchecked Sendable {
       onSignal: { [self] signal in interrupted(signal) },
       onWindowChange: { [self] in display?.post(event: .resize) })
     server.onConnection = { [self] connection in installHooks(connection) }
+    server.onAcceptPaused = { [self] reason, live in
+      note(
+        "cannot accept new clients: \(reason) (serving \(live) client\(live == 1 ? "" : "s"); "
+          + "new ones wait until descriptors are freed)")
+    }
+    server.onAcceptResumed = { [self] seconds in
+      note("accepting new clients again after \(Int((seconds * 1000).rounded())) ms")
+    }
     do {
       try server.start()
     } catch {

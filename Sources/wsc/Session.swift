@@ -394,6 +394,7 @@ final class Session: @unchecked Sendable {
   static func exit(_ code: Int32) -> Never {
     TerminalState.restore()
     let signal = Signals.received.load(ordering: .sequentiallyConsistent)
+    LeakCheck.run()
     Glibc._exit(signal != 0 ? 128 + signal : code)
   }
 }

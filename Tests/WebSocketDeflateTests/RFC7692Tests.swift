@@ -85,6 +85,31 @@ struct RFC7692DataTests {
     #expect(truncated.failure == .invalidUTF8)
   }
 
+  /// Found by fuzzing (issue 21): the inflated bytes are invalid UTF-8 and the deflate data
+  /// after them is corrupt. Fed whole it failed with 1002, split after 12 bytes with 1007.
+  /// The bytes inflated before the corruption are checked first, wherever TCP split them.
+  @Test("fuzz: invalid UTF-8 then corrupt deflate data fails with 1007 however the bytes are split")
+  func invalidUTF8BeforeCorruptData() {
+    let input = hex("c1 0c fa ff 1f 02 00 00 00 00 ff ff ff ff")
+    let r = receiveBothWays(input)
+    #expect(r.failure == .invalidUTF8)
+    for cut in 1..<input.count {
+      var connection = deflateConnection()
+      let split = receive([Array(input[..<cut]), Array(input[cut...])], into: &connection)
+      #expect(split.failure == .invalidUTF8, "split after \(cut) bytes")
+    }
+  }
+
+  @Test("invalid UTF-8 inflated before the limit is passed fails with 1007, not 1009")
+  func invalidUTF8BeforeLimit() {
+    let payload = rawDeflate([0x61, 0xFF] + [UInt8](repeating: 0x61, count: 4096))
+    let r = receiveBothWays(serverFrame(.text, payload), maxMessageSize: 1024)
+    #expect(r.failure == .invalidUTF8)
+    let valid = receiveBothWays(
+      serverFrame(.text, rawDeflate([UInt8](repeating: 0x61, count: 4096))), maxMessageSize: 1024)
+    #expect(valid.failure == .messageTooBig(limit: 1024))
+  }
+
   @Test("O9: a deflate bomb stops at the limit + 1 with 1009, never inflating the rest")
   func bomb() {
     let limit = 1 << 20

@@ -29,8 +29,8 @@ final class Display: @unchecked Sendable {
   private var wakePending = false
   private var mainIsReading = false
   private var connectionEnded = false
-  private let wakeRead: Int32
-  private let wakeWrite: Int32
+  /// Nil when no pipe could be made: then nothing wakes the prompt early.
+  private let wake: PipePair?
   /// Above this many queued lines the I/O thread waits for the main thread to print them,
   /// so a flood pushes back on the socket instead of growing memory (DESIGN.md §2 rule 5).
   private let highWater = 4096
@@ -40,19 +40,11 @@ final class Display: @unchecked Sendable {
 
   init(colored: Bool) {
     self.colored = colored
-    var fds: [Int32] = [-1, -1]
-    if pipe(&fds) == 0 {
-      for fd in fds {
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-      }
-    }
-    wakeRead = fds[0]
-    wakeWrite = fds[1]
+    wake = PipePair.make()
   }
 
   /// The fd the main thread polls for "something to show".
-  var fd: Int32 { wakeRead }
+  var fd: Int32 { wake?.readFD ?? -1 }
 
   // MARK: Any thread
 
@@ -99,8 +91,7 @@ final class Display: @unchecked Sendable {
   private func wakeLocked() {
     guard !wakePending else { return }
     wakePending = true
-    var byte: UInt8 = 1
-    _ = Glibc.write(wakeWrite, &byte, 1)
+    wake?.signal()
   }
 
   // MARK: Main thread
@@ -118,7 +109,7 @@ final class Display: @unchecked Sendable {
   /// Everything queued so far, and the events; empties the wake pipe.
   func take() -> (lines: [Line], events: [Event]) {
     var sink = [UInt8](repeating: 0, count: 64)
-    while read(wakeRead, &sink, sink.count) > 0 {}
+    if let wake { while read(wake.readFD, &sink, sink.count) > 0 {} }
     return lock.withLock {
       wakePending = false
       let taken = (lines, events)
