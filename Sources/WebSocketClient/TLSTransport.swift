@@ -49,6 +49,8 @@ final class TLSTransport: Transport {
   let fileDescriptor: Int32
   private let context: OpaquePointer
   private let ssl: OpaquePointer
+  /// Listen mode: the peer is a client, and failures are explained from the server's side.
+  private let isServer: Bool
   private var closed = false
   /// True once the peer's close_notify arrived or the stream broke: no shutdown to send.
   private var broken = false
@@ -79,6 +81,7 @@ final class TLSTransport: Transport {
     self.fileDescriptor = fileDescriptor
     self.context = context
     self.ssl = ssl
+    self.isServer = false
     certificateRequested.initialize(to: 0)
     _ = SSL_set_ex_data(ssl, 0, certificateRequested)
     try configureSession(host: host, isIPLiteral: isIPLiteral, verify: options.verifyPeer)
@@ -94,6 +97,7 @@ final class TLSTransport: Transport {
     self.fileDescriptor = fileDescriptor
     self.context = server.context
     self.ssl = ssl
+    self.isServer = true
     certificateRequested.initialize(to: 0)
     guard SSL_set_fd(ssl, fileDescriptor) == 1 else { throw .tls("cannot attach the socket to TLS") }
     SSL_set_accept_state(ssl)
@@ -218,6 +222,10 @@ final class TLSTransport: Transport {
         if let e = wait(true) { return e }
       default:
         broken = true
+        // A client that connects and leaves without a byte (a port check) has not failed TLS.
+        if isServer && nothingRead && Self.pendingErrorIsEOF() {
+          return .connectionLost("the client closed the connection before the TLS handshake")
+        }
         return .tls(handshakeFailure(code))
       }
     }
@@ -236,19 +244,30 @@ final class TLSTransport: Transport {
     let reason = reason ?? "the server closed the connection during the TLS handshake"
     // Not one byte came back for our ClientHello: a plain ws:// or HTTP server reads it as
     // a garbled request and hangs up.
-    if let rbio = SSL_get_rbio(ssl), BIO_number_read(rbio) == 0 {
+    if nothingRead {
       return "\(reason): the server closed the connection without answering the TLS handshake"
         + " (not a TLS server? try ws://)"
     }
     return reason
   }
 
+  /// No error queued, or only OpenSSL 3's "unexpected eof while reading": the peer hung up.
+  private static func pendingErrorIsEOF() -> Bool {
+    let pending = ERR_peek_error()
+    guard pending != 0 else { return true }
+    return ERR_reason_error_string(pending).map { String(cString: $0).contains("unexpected eof") } ?? false
+  }
+
+  /// Not one byte has come from the peer.
+  private var nothingRead: Bool { SSL_get_rbio(ssl).map { BIO_number_read($0) == 0 } ?? false }
+
   private func handshakeFailure(_ code: Int32) -> String {
+    if isServer { return clientHandshakeFailure(code) }
     let verify = SSL_get_verify_result(ssl)
     if verify != X509_V_OK {
       return "certificate verification failed: \(String(cString: X509_verify_cert_error_string(verify)))"
     }
-    if certificateWasRequested || (SSL_get_rbio(ssl).map { BIO_number_read($0) == 0 } ?? false) {
+    if certificateWasRequested || nothingRead {
       return explain(Self.errorQueueText())
     }
     if let reason = Self.errorQueueText() {
@@ -268,6 +287,29 @@ final class TLSTransport: Transport {
         : "the server closed the connection during the TLS handshake"
     }
     return "TLS handshake failed (SSL error \(code))"
+  }
+
+  /// A failed handshake with a client (listen mode), with the likely cause (issue 19).
+  private func clientHandshakeFailure(_ code: Int32) -> String {
+    if let reason = Self.errorQueueText() {
+      let notTLS = ["wrong version number", "packet length too long", "unknown protocol", "http request"]
+      if notTLS.contains(where: { reason.contains($0) }) {
+        return "\(reason) (a plain HTTP or ws:// client on this wss:// port?)"
+      }
+      let distrust = ["unknown ca", "bad certificate", "certificate unknown", "unsupported certificate"]
+      if distrust.contains(where: { reason.contains($0) }) {
+        return "\(reason): the client does not trust this certificate (its CA is not installed there,"
+          + " or the name does not match)"
+      }
+      if reason.contains("protocol version") || reason.contains("unsupported protocol") {
+        return "the client offers no TLS 1.2 or later (\(reason))"
+      }
+      return reason
+    }
+    if code == SSL_ERROR_SYSCALL, errno != 0 {
+      return "connection failed during the TLS handshake: \(errnoText(errno))"
+    }
+    return "the client closed the connection during the TLS handshake"
   }
 
   /// The negotiated session, for `-v`.

@@ -58,6 +58,8 @@ public final class WebSocketServer: @unchecked Sendable {
   /// Why the server could not start.
   public struct StartError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// The certificate, key or TLS context could not be set up (nothing was bound yet).
+    public var isTLS = false
   }
 
   /// One accepted connection, from the TCP accept to the end of the WebSocket.
@@ -118,7 +120,7 @@ public final class WebSocketServer: @unchecked Sendable {
       do throws(WebSocketClientError) {
         tlsContext = try TLSServerContext(options: tls)
       } catch {
-        throw StartError(description: error.description)
+        throw StartError(description: error.description, isTLS: true)
       }
     }
     let (fd, host, port) = try Self.bind(host: configuration.host, port: configuration.port)
@@ -314,6 +316,7 @@ public final class WebSocketServer: @unchecked Sendable {
       } catch {
         _ = Glibc.close(fd)
         result.error = error
+        connection.onError?(error)
         return result
       }
       if let error = tls.accept(wait: { write in connection.waitFor(tls, write: write, deadline: deadline) })

@@ -17,18 +17,25 @@ public struct ServerHandshake: Sendable {
   /// What the server supports.
   public struct Options: Sendable {
     /// Subprotocols the server speaks; the first one the client offers (in the client's
-    /// order) is selected. Empty: no subprotocol is ever selected.
+    /// order) is selected. Empty: none is selected, unless `acceptsAnyOffered`.
     public var subprotocols: [String]
+    /// With `subprotocols` empty, select the client's first offered subprotocol, whatever
+    /// it is: a test server that answers what it is asked. RFC 6455 §4.2.2 item 5.4 lets
+    /// the server pick any one it offered; a client that offers some and gets none back
+    /// fails the connection (browsers, Node `ws`), and Node's `ws` server accepts the
+    /// first by default for that reason.
+    public var acceptsAnyOffered: Bool
     /// Extensions the server can run (e.g. permessage-deflate).
     public var negotiators: [any ServerExtensionNegotiator]
     /// The `Server` header value, if any (Autobahn's fuzzing client names the agent after it).
     public var serverName: String?
 
     public init(
-      subprotocols: [String] = [], negotiators: [any ServerExtensionNegotiator] = [],
-      serverName: String? = nil
+      subprotocols: [String] = [], acceptsAnyOffered: Bool = false,
+      negotiators: [any ServerExtensionNegotiator] = [], serverName: String? = nil
     ) {
       self.subprotocols = subprotocols
+      self.acceptsAnyOffered = acceptsAnyOffered
       self.negotiators = negotiators
       self.serverName = serverName
     }
@@ -114,6 +121,8 @@ public struct ServerHandshake: Sendable {
     public var key: String
     /// The subprotocol selected, if any.
     public var subprotocol: String?
+    /// The subprotocols the client offered, in its order.
+    public var offeredSubprotocols: [String]
     /// What was agreed for each accepted extension, in response order.
     public var negotiated: [any NegotiatedExtension]
     /// The response lines (without the final empty line), as `-v` shows them.
@@ -238,7 +247,9 @@ public struct ServerHandshake: Sendable {
         offered.append(String(t))
       }
     }
-    let subprotocol = offered.first { options.subprotocols.contains($0) }
+    let subprotocol =
+      options.subprotocols.isEmpty && options.acceptsAnyOffered
+      ? offered.first : offered.first { options.subprotocols.contains($0) }
 
     var offers: [ExtensionOffer] = []
     for value in head.values("Sec-WebSocket-Extensions") {
@@ -265,7 +276,8 @@ public struct ServerHandshake: Sendable {
     if !elements.isEmpty { lines.append("Sec-WebSocket-Extensions: \(elements.joined(separator: ", "))") }
     if let name = options.serverName { lines.append("Server: \(name)") }
     return Accepted(
-      head: head, target: target, key: key, subprotocol: subprotocol, negotiated: negotiated,
+      head: head, target: target, key: key, subprotocol: subprotocol, offeredSubprotocols: offered,
+      negotiated: negotiated,
       responseLines: lines)
   }
 }

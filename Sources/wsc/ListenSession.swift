@@ -51,7 +51,7 @@ final class ListenSession: @unchecked Sendable {
       try server.start()
     } catch {
       Terminal.error(error.description)
-      return ExitStatus.connect
+      return error.isTLS ? ExitStatus.tls : ExitStatus.connect
     }
     let host = server.boundHost.contains(":") ? "[\(server.boundHost)]" : server.boundHost
     let scheme = settings.server.tls == nil ? "ws" : "wss"
@@ -75,6 +75,7 @@ final class ListenSession: @unchecked Sendable {
 
   private func installHooks(_ c: WebSocketServer.Connection) {
     let verbose = settings.verbose
+    let subprotocols = settings.server.handshake.subprotocols
     c.onRejected = { [self] error in
       note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
     }
@@ -83,6 +84,9 @@ final class ListenSession: @unchecked Sendable {
       note(
         "client \(c.id) connected from \(c.remoteAddress) (\(Terminal.escape(accepted.target)))"
           + (accepted.subprotocol.map { ", subprotocol \(Terminal.escape($0))" } ?? ""))
+      if accepted.subprotocol == nil && !accepted.offeredSubprotocols.isEmpty {
+        note(Self.unacceptedSubprotocols(client: c.id, accepted.offeredSubprotocols, accepting: subprotocols))
+      }
       if verbose {
         let lines =
           Trace.received(accepted.head) + Trace.sent(accepted.responseLines)
@@ -116,8 +120,16 @@ final class ListenSession: @unchecked Sendable {
     }
     if verbose {
       c.onFrame = { [self] frame in trace("[\(c.id)] " + Session.describe(frame)) }
-      c.onError = { [self] error in
-        if c.id == 0 { note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))") }
+    }
+    // A failed TLS handshake is the one failure before the upgrade a user must see without
+    // -v: a browser that rejected the certificate, a client without the CA, plain HTTP on
+    // the wss:// port. Clients that connect and leave (port checks) are only shown with -v.
+    c.onError = { [self] error in
+      guard c.id == 0 else { return }
+      if case .tls(let reason) = error {
+        note("TLS handshake with \(c.remoteAddress) failed: \(Terminal.escape(reason))")
+      } else if verbose {
+        note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))")
       }
     }
     c.onClose = { [self] result in
@@ -126,6 +138,17 @@ final class ListenSession: @unchecked Sendable {
       note("client \(c.id) disconnected (\(Self.describe(result)))")
       if settings.once { finish(Self.exitCode(result)) }
     }
+  }
+
+  /// Why a client that offered subprotocols got none: most clients (browsers, Node `ws`)
+  /// then fail the connection, and without this line the log shows only a 1006.
+  static func unacceptedSubprotocols(client: Int, _ offered: [String], accepting: [String]) -> String {
+    let list = offered.map(Terminal.escape).joined(separator: ", ")
+    let why =
+      accepting.isEmpty
+      ? "--no-subprotocol accepts none" : "-s accepts only \(accepting.joined(separator: ", "))"
+    return "client \(client) offered subprotocol\(offered.count == 1 ? "" : "s") \(list); none accepted "
+      + "(\(why)), so the client may fail the connection"
   }
 
   /// "code 1000", "code 4000, reason \"bye\"", "code 1006: connection lost: …".

@@ -42,12 +42,15 @@ struct ListenSettings {
       }
       guard seen.insert(p).inserted else { throw ValidationError("subprotocol \"\(p)\" given twice") }
     }
+    if command.listenOptions.noSubprotocol && !command.handshake.subprotocol.isEmpty {
+      throw ValidationError("--no-subprotocol and -s/--subprotocol contradict each other")
+    }
     let maxSize = try Settings.maxMessageSize(command)
     try Settings.requireSeconds("--close-timeout", command.network.closeTimeout)
     server = WebSocketServer.Configuration(
       host: host, port: port,
       handshake: ServerHandshake.Options(
-        subprotocols: command.handshake.subprotocol,
+        subprotocols: command.handshake.subprotocol, acceptsAnyOffered: !command.listenOptions.noSubprotocol,
         negotiators: command.handshake.noCompression ? [] : [PerMessageDeflateServer()], serverName: "wsc"),
       handshakeTimeout: command.network.connectTimeout, closeTimeout: command.network.closeTimeout,
       maxMessageSize: maxSize, traceFrames: command.session.verbose,

@@ -36,6 +36,8 @@ struct Settings {
       throw ValidationError("invalid URL: \(error.description)")
     }
     try Self.checkCertificateFlags(command)
+    if command.listenOptions.once { throw ValidationError("--once is for --listen") }
+    if command.listenOptions.noSubprotocol { throw ValidationError("--no-subprotocol is for --listen") }
 
     var headers: [(name: String, value: String)] = []
     for h in command.handshake.header {

@@ -19,6 +19,12 @@ struct ListenOptions: ParsableArguments {
 
   @Flag(help: "With --listen: exit when the first client disconnects.")
   var once = false
+
+  @Flag(
+    help:
+      "With --listen: accept no subprotocol. Without -s, the client's first offered subprotocol is accepted, as a browser or Node ws client needs."
+  )
+  var noSubprotocol = false
 }
 
 /// Handshake options: what the opening request asks for.
@@ -34,7 +40,8 @@ struct HandshakeOptions: ParsableArguments {
   @Option(
     name: [.short, .long],
     help: ArgumentHelp(
-      "Offer a subprotocol (repeatable); with --listen, a subprotocol to accept.", valueName: "name"))
+      "Offer a subprotocol (repeatable); with --listen, a subprotocol to accept (then only those).",
+      valueName: "name"))
   var subprotocol: [String] = []
 
   @Option(help: ArgumentHelp("Basic authentication credentials.", valueName: "user:pass"))

@@ -381,3 +381,155 @@ def test_K4_listen_mode_drops_a_silent_client(listen):
     assert rest[6:] == b"\x88" + bytes([len(keepalive_close)]) + keepalive_close, rest
     assert wait_until(lambda: b"client 1 disconnected" in bytes(srv.proc.err), 5), bytes(srv.proc.err)
     assert srv.proc.alive()
+
+
+# --------------------------------------------------------------------------
+# Issue 19: subprotocols a browser offers, TLS failures, certificate files
+# --------------------------------------------------------------------------
+
+
+def test_without_s_the_first_offered_subprotocol_is_accepted_and_logged(listen):
+    """``new WebSocket(url, 'chat')`` and the Node ``ws`` client fail the connection when a
+    server that was offered subprotocols answers none; as a test server wsc accepts the first."""
+    srv = listen(["--echo"])
+    with connect(srv.url, subprotocols=["chat", "superchat"], open_timeout=5) as ws:
+        assert ws.subprotocol == "chat"
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "hi"
+    assert srv.wait_stderr("subprotocol chat"), srv.stderr()
+    assert "none accepted" not in srv.stderr()
+    with connect(srv.url, open_timeout=5) as ws:
+        assert ws.subprotocol is None
+    assert srv.wait_stderr("client 2 disconnected"), srv.stderr()
+    assert "none accepted" not in srv.stderr()
+
+
+def test_s_restricts_and_says_when_offered_subprotocols_were_not_accepted(listen):
+    # Python websockets goes on without a subprotocol (browsers and Node ws would fail).
+    srv = listen(["--echo", "-s", "v2"])
+    with connect(srv.url, subprotocols=["chat"], open_timeout=5) as ws:
+        assert ws.subprotocol is None
+    assert srv.wait_stderr("client 1 offered subprotocol chat; none accepted (-s accepts only v2)"), srv.stderr()
+    with connect(srv.url, subprotocols=["chat", "v2"], open_timeout=5) as ws:
+        assert ws.subprotocol == "v2"
+
+
+def test_no_subprotocol_accepts_none_and_says_so(listen):
+    srv = listen(["--echo", "--no-subprotocol"])
+    with connect(srv.url, subprotocols=["chat", "superchat"], open_timeout=5) as ws:
+        assert ws.subprotocol is None
+    assert srv.wait_stderr(
+        "client 1 offered subprotocols chat, superchat; none accepted (--no-subprotocol accepts none)"
+    ), srv.stderr()
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.send("still serving")
+        assert ws.recv(timeout=5) == "still serving"
+
+
+@pytest.mark.parametrize("args", [["--no-subprotocol", "-s", "chat"]])
+def test_no_subprotocol_with_s_is_a_usage_error(run_wsc, args):
+    r = run_wsc(["-l", "127.0.0.1:0", *args], check=False)
+    assert r.rc == EXIT_USAGE, r
+    assert "--no-subprotocol" in r.stderr
+
+
+def test_no_subprotocol_and_once_need_listen(run_wsc):
+    for flag in ["--no-subprotocol", "--once"]:
+        r = run_wsc([flag, "ws://127.0.0.1:9/"], check=False)
+        assert r.rc == EXIT_USAGE, r
+        assert f"{flag} is for --listen" in r.stderr
+
+
+@pytest.fixture
+def tls_server(listen, tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    srv = listen(["--echo", "--cert", str(cert), "--key", str(key)])
+    good = ssl.create_default_context()
+    ca.configure_trust(good)
+    return srv, good
+
+
+def _tls_client_without_the_ca(port: int) -> None:
+    ctx = ssl.create_default_context()  # the system store: trustme's CA is not in it
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+
+def _plain_http_on_the_wss_port(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(upgrade())
+        s.settimeout(5)
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+
+
+@pytest.mark.parametrize(
+    "client,reason",
+    [
+        (_tls_client_without_the_ca, re.compile(r"alert unknown ca|unknown ca|certificate unknown|bad certificate")),
+        (_plain_http_on_the_wss_port, re.compile(r"http request|wrong version number|record layer failure|packet length")),
+    ],
+    ids=["client-without-the-ca", "plain-http"],
+)
+def test_listen_logs_a_failed_tls_handshake_and_keeps_serving(tls_server, client, reason):
+    srv, good = tls_server
+    client(srv.port)
+    assert srv.wait_stderr("TLS handshake with 127.0.0.1:"), srv.stderr()
+    line = next(line for line in srv.stderr().splitlines() if "TLS handshake with" in line)
+    assert re.search(r"TLS handshake with 127\.0\.0\.1:\d+ failed: ", line), line
+    assert reason.search(line.lower()), line
+    with connect(srv.url, ssl=good, open_timeout=5) as ws:
+        ws.send("after the failure")
+        assert ws.recv(timeout=5) == "after the failure"
+    assert srv.proc.alive()
+
+
+def test_a_port_check_on_the_wss_port_is_not_logged_as_a_tls_failure(tls_server):
+    srv, good = tls_server
+    for _ in range(3):
+        socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()
+    with connect(srv.url, ssl=good, open_timeout=5) as ws:
+        ws.send("x")
+        assert ws.recv(timeout=5) == "x"
+    assert srv.wait_stderr("client 1 disconnected"), srv.stderr()
+    assert "TLS handshake" not in srv.stderr(), srv.stderr()
+
+
+@pytest.mark.parametrize("missing", ["cert", "key"])
+def test_missing_certificate_or_key_is_a_tls_failure_before_binding(run_wsc, tmp_path, missing):
+    trustme = pytest.importorskip("trustme")
+    leaf = trustme.CA().issue_cert("127.0.0.1")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    (cert if missing == "cert" else key).unlink()
+    # The port is taken: a bind attempted first would exit 3 instead.
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = run_wsc(["-l", f"127.0.0.1:{port}", "--cert", str(cert), "--key", str(key)], check=False)
+    assert r.rc == 5, r
+    assert str(cert if missing == "cert" else key) in r.stderr, r
+    assert "listening" not in r.stderr
+
+
+def test_unreadable_key_is_a_tls_failure(run_wsc, tmp_path):
+    """A key that cannot be read as a file (here a directory: unreadable even for root)."""
+    trustme = pytest.importorskip("trustme")
+    leaf = trustme.CA().issue_cert("127.0.0.1")
+    cert = tmp_path / "cert.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    key = tmp_path / "key.d"
+    key.mkdir()
+    r = run_wsc(["-l", "127.0.0.1:0", "--cert", str(cert), "--key", str(key)], check=False)
+    assert r.rc == 5, r
+    assert str(key) in r.stderr, r
+    assert "listening" not in r.stderr

@@ -214,6 +214,28 @@ struct ServerHandshakeTests {
       request(validHeaders(["Sec-WebSocket-Protocol: a b"])), .invalidSubprotocols("a b"), status: 400)
   }
 
+  @Test("§4.2.2 item 5.4: acceptsAnyOffered selects the client's first offer; none offered, none selected")
+  func anySubprotocol() throws {
+    let any = ServerHandshake.Options(acceptsAnyOffered: true)
+    let (a, _) = try #require(
+      accept(request(validHeaders(["Sec-WebSocket-Protocol: chat, superchat"])), options: any))
+    #expect(a.subprotocol == "chat")
+    #expect(a.offeredSubprotocols == ["chat", "superchat"])
+    #expect(a.responseLines.contains("Sec-WebSocket-Protocol: chat"))
+    let (plain, _) = try #require(accept(request(validHeaders([])), options: any))
+    #expect(plain.subprotocol == nil)
+    #expect(!plain.responseLines.contains { $0.hasPrefix("Sec-WebSocket-Protocol") })
+    // A list still restricts the choice, and nothing is selected without the flag.
+    let listed = ServerHandshake.Options(subprotocols: ["superchat"], acceptsAnyOffered: true)
+    let (b, _) = try #require(
+      accept(request(validHeaders(["Sec-WebSocket-Protocol: chat, superchat"])), options: listed))
+    #expect(b.subprotocol == "superchat")
+    let (c, _) = try #require(
+      accept(request(validHeaders(["Sec-WebSocket-Protocol: chat"])), options: ServerHandshake.Options()))
+    #expect(c.subprotocol == nil)
+    #expect(c.offeredSubprotocols == ["chat"])
+  }
+
   @Test("§4.2.2 item 5.5, §9.1: extensions are negotiated through the negotiators; a malformed header is 400")
   func extensions() throws {
     let options = ServerHandshake.Options(negotiators: [EchoNegotiator()], serverName: "wsc")
