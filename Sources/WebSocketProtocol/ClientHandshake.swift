@@ -247,9 +247,9 @@ public struct ClientHandshake: Sendable {
     if let line = parser.startLine {
       _ = try Self.parseStatusLine(line)
     } else {
-      let prefix = Array("HTTP/1.1 ".utf8)
       let seen = parser.partialStartLine
-      if !prefix.starts(with: seen.prefix(prefix.count)) {
+      let plausible = ["HTTP/1.1 ", "HTTP/1.0 "].contains { Array($0.utf8).starts(with: seen.prefix(9)) }
+      if !plausible {
         throw .invalidStatusLine(String(decoding: seen, as: UTF8.self))
       }
     }
@@ -260,16 +260,21 @@ public struct ClientHandshake: Sendable {
     .connectionClosed(whileReading: parser.hasStartLine ? "HTTP headers" : "HTTP status line")
   }
 
-  /// Parses `HTTP/1.1 SP 3DIGIT SP reason` (RFC 9112 §4). HTTP/1.0 cannot upgrade (§4.1 item 1).
+  /// Parses `HTTP/1.x SP 3DIGIT SP reason` (RFC 9112 §4). An HTTP/1.0 server cannot upgrade
+  /// (RFC 6455 §4.1 item 1 needs HTTP/1.1), but its error response (`openssl s_server
+  /// -www` answers `HTTP/1.0 200 ok`) is still a rejection with a status worth reporting;
+  /// only a 1xx from it is invalid, as HTTP/1.0 has none.
   static func parseStatusLine(_ line: String) throws(ResponseError) -> (Int, String) {
     let bytes = Array(line.utf8)
-    guard bytes.count >= 12, bytes.starts(with: Array("HTTP/1.1 ".utf8)),
+    guard bytes.count >= 12, bytes.starts(with: Array("HTTP/1.".utf8)),
+      bytes[7] == UInt8(ascii: "1") || bytes[7] == UInt8(ascii: "0"), bytes[8] == UInt8(ascii: " "),
       bytes[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
       bytes.count == 12 || bytes[12] == UInt8(ascii: " ")
     else {
       throw .invalidStatusLine(line)
     }
     let code = Int(bytes[9] - 48) * 100 + Int(bytes[10] - 48) * 10 + Int(bytes[11] - 48)
+    if bytes[7] == UInt8(ascii: "0") && code < 200 { throw .invalidStatusLine(line) }
     let reason = bytes.count > 13 ? String(decoding: bytes[13...], as: UTF8.self) : ""
     return (code, reason)
   }

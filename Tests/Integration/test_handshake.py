@@ -491,3 +491,18 @@ def test_case63_location_is_escaped(run_wsc, evil):
     r, _ = hs_result(run_wsc, evil, b"HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\x1b]0;x\x07\r\nContent-Length: 0\r\n\r\n")
     assert r.rc == EXIT_HANDSHAKE, r
     assert no_raw_controls(r.err), r
+
+
+@pytest.mark.parametrize("status", ["200 ok", "403 Forbidden"])
+def test_F1_http10_error_response_is_a_rejection_with_its_status(run_wsc, evil, status):
+    """Issue 19: an HTTP/1.0 server cannot upgrade, but its status is still its answer."""
+    raw = f"HTTP/1.0 {status}\r\nContent-type: text/html\r\n\r\n<HTML><BODY>no</BODY></HTML>\r\n".encode()
+    r, _ = hs_result(run_wsc, evil, raw)
+    assert r.rc == EXIT_HANDSHAKE, r
+    assert f"server rejected the WebSocket connection: HTTP {status}" in r.stderr, r
+
+
+def test_F1_http10_101_is_still_invalid(run_wsc, evil):
+    r, _ = hs_result(run_wsc, evil, b"HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    assert r.rc == EXIT_HANDSHAKE, r
+    assert "invalid HTTP status line" in r.stderr, r

@@ -1048,3 +1048,14 @@ def test_wss_default_port_443(run_wsc, tlsp, certs):
     assert r.rc == EXIT_OK, r
     assert r.out == b"hello\n", r
     assert ev.conn.request.get("Host") in ("localhost", "localhost:443")
+
+
+def test_openssl_s_server_www_http10_200_is_a_rejection_with_its_status(certs, s_server, run_wsc):
+    """Issue 19: ``openssl s_server -www`` answers ``HTTP/1.0 200 ok`` and a page; that is the
+    server refusing the upgrade (exit 6 with the status), not an invalid status line."""
+    leaf = certs.leaf["localhost_ip"]
+    s = s_server(["-cert", leaf.cert, "-key", leaf.key, "-www"])
+    r = run_wsc([*trust(certs), *FAST, s.url()], check=False)
+    assert r.rc == 6, r
+    assert "server rejected the WebSocket connection: HTTP 200 ok" in r.stderr, r
+    assert "invalid HTTP status line" not in r.stderr, r

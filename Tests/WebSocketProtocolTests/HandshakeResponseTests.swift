@@ -195,17 +195,41 @@ struct HandshakeResponseTests {
     }
   }
 
+  @Test("an HTTP/1.0 error response (openssl s_server -www: HTTP/1.0 200 ok) is a rejection with its status")
+  func http10Rejection() throws {
+    let handshake = try makeHandshake()
+    let result = run(handshake, [response("HTTP/1.0 200 ok", ["Content-type: text/html"])])
+    guard case .refused(.unexpectedStatus(let code, let reason, _)) = result else {
+      Issue.record("\(result)")
+      return
+    }
+    #expect(code == 200)
+    #expect(reason == "ok")
+    let bytewise = run(handshake, ascii("HTTP/1.0 403 Forbidden\r\n\r\n").map { [$0] })
+    guard case .refused(.unexpectedStatus(403, "Forbidden", _)) = bytewise else {
+      Issue.record("byte by byte: \(bytewise)")
+      return
+    }
+    // HTTP/1.0 has no 1xx: "HTTP/1.0 100" is as invalid as "HTTP/1.0 101".
+    guard case .refused(.invalidStatusLine) = run(handshake, [response("HTTP/1.0 100 Continue", [])]) else {
+      Issue.record("HTTP/1.0 100 taken as interim")
+      return
+    }
+  }
+
   @Test("junk is refused as soon as its first bytes show it, without waiting for a line end (F7)")
   func junkRejectedEarly() throws {
     let handshake = try makeHandshake()
     // One byte of "220 smtp.invalid" is enough.
     #expect(run(handshake, [ascii("2")]) == .refused(.invalidStatusLine("2")))
-    // HTTP/1.0 is refused at its eighth byte.
-    let http10 = ascii("HTTP/1.0 101 Switching Protocols\r\n")
+    // HTTP/1.2 is refused at its eighth byte.
+    let http12 = ascii("HTTP/1.2 101 Switching Protocols\r\n")
     for n in 1...7 {
-      #expect(run(handshake, http10.prefix(n).map { [$0] }) == .incomplete, "\(n) bytes")
+      #expect(run(handshake, http12.prefix(n).map { [$0] }) == .incomplete, "\(n) bytes")
     }
-    #expect(run(handshake, http10.prefix(8).map { [$0] }) == .refused(.invalidStatusLine("HTTP/1.0")))
+    #expect(run(handshake, http12.prefix(8).map { [$0] }) == .refused(.invalidStatusLine("HTTP/1.2")))
+    // HTTP/1.0 is waited for: its status may be a rejection worth reporting.
+    #expect(run(handshake, [ascii("HTTP/1.0 10")]) == .incomplete)
     // A start line that looks right so far is still waited for.
     #expect(run(handshake, [ascii("HTTP/1.1 10")]) == .incomplete)
     // Junk that never sends a newline fails at once instead of waiting for the line limit.
