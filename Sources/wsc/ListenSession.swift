@@ -26,7 +26,7 @@ final class ListenSession: @unchecked Sendable {
     self.settings = settings
     server = WebSocketServer(configuration: settings.server)
     var format = OutputWriter.Format()
-    format.separator = settings.separator
+    format.separator = settings.outputSeparator
     format.base64Binary = settings.base64
     format.terminal = Terminal.isTTY(1)
     output = OutputWriter(format: format)

@@ -11,6 +11,8 @@ struct ListenSettings {
   var execute: [String]
   var binaryInput: Bool
   var separator: UInt8
+  /// After each message written to stdout; nil with --no-separator.
+  var outputSeparator: UInt8?
   var base64: Bool
   var showPingPong: Bool
   var verbose: Bool
@@ -63,6 +65,10 @@ struct ListenSettings {
     execute = command.sending.execute
     binaryInput = command.sending.binary
     separator = command.sending.null ? 0 : UInt8(ascii: "\n")
+    if command.receiving.noSeparator && command.receiving.base64 {
+      throw ValidationError("--no-separator would run --base64 lines together; use one of them")
+    }
+    outputSeparator = command.receiving.noSeparator ? nil : separator
     base64 = command.receiving.base64
     showPingPong = command.receiving.showPingPong
     verbose = command.session.verbose

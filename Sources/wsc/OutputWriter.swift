@@ -23,8 +23,10 @@ final class OutputWriter: Sendable {
   }
 
   struct Format {
-    /// Terminator after each message: "\n", or NUL with `-0`.
-    var separator: UInt8 = UInt8(ascii: "\n")
+    /// Terminator after each message: "\n", or NUL with `-0`; none with `--no-separator`
+    /// (payloads byte for byte, e.g. one binary message to a file). A terminal always
+    /// gets "\n".
+    var separator: UInt8? = UInt8(ascii: "\n")
     var base64Binary = false
     /// stdout is a terminal: escape control characters and summarise binary messages.
     var terminal = false
@@ -106,7 +108,11 @@ final class OutputWriter: Sendable {
       } else {
         s.buffer.append(contentsOf: data)
       }
-      s.buffer.append(format.terminal ? UInt8(ascii: "\n") : format.separator)
+      if format.terminal {
+        s.buffer.append(UInt8(ascii: "\n"))
+      } else if let separator = format.separator {
+        s.buffer.append(separator)
+      }
       if s.buffer.count >= Self.flushThreshold || format.terminal { s.flush() }
       return s.failure == nil
     }

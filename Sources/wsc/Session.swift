@@ -56,7 +56,7 @@ final class Session: @unchecked Sendable {
   init(settings: Settings) throws {
     self.settings = settings
     var format = OutputWriter.Format()
-    format.separator = settings.separator
+    format.separator = settings.outputSeparator
     format.base64Binary = settings.base64
     format.terminal = Terminal.isTTY(1)
     output = OutputWriter(format: format)

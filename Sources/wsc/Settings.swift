@@ -14,6 +14,8 @@ struct Settings {
   var countTimeout: Double?
   var binaryInput: Bool
   var separator: UInt8
+  /// After each message written to stdout; nil with --no-separator.
+  var outputSeparator: UInt8?
   var base64: Bool
   var echo: Bool
   var showPingPong: Bool
@@ -125,6 +127,10 @@ struct Settings {
     self.countTimeout = countTimeout
     binaryInput = command.sending.binary
     separator = command.sending.null ? 0 : UInt8(ascii: "\n")
+    if command.receiving.noSeparator && command.receiving.base64 {
+      throw ValidationError("--no-separator would run --base64 lines together; use one of them")
+    }
+    outputSeparator = command.receiving.noSeparator ? nil : separator
     base64 = command.receiving.base64
     echo = command.receiving.echo
     showPingPong = command.receiving.showPingPong

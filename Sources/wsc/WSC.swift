@@ -141,6 +141,12 @@ struct ReceivingOptions: ParsableArguments {
 
   @Flag(
     help:
+      "Write each received message with nothing after it (no newline, no NUL), byte for byte: wsc --count 1 --no-separator URL > file.bin. A terminal still gets one message a line."
+  )
+  var noSeparator = false
+
+  @Flag(
+    help:
       "Answer every message with the same message and type; ignore stdin; stay until the server closes (with --listen: an echo server)."
   )
   var echo = false

@@ -533,3 +533,20 @@ def test_unreadable_key_is_a_tls_failure(run_wsc, tmp_path):
     assert r.rc == 5, r
     assert str(key) in r.stderr, r
     assert "listening" not in r.stderr
+
+
+def test_no_separator_in_listen_mode(listen):
+    srv = listen(["--no-separator"])
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.send(b"\x00\x01")
+        ws.send("two")
+    assert wait_until(lambda: srv.proc.out == bytearray(b"\x00\x01two"), 5), bytes(srv.proc.out)
+
+
+def test_slash_commands_are_data_when_a_listen_server_reads_a_pipe(listen):
+    srv = listen()
+    with connect(srv.url, open_timeout=5) as ws:
+        assert srv.wait_stderr("client 1 connected")
+        srv.proc.write(b"/ping\n/close\n")
+        assert ws.recv(timeout=5) == "/ping"
+        assert ws.recv(timeout=5) == "/close"

@@ -469,3 +469,64 @@ def test_contract_max_message_size_line_skipped(run_wsc, evil):
     assert r.rc == EXIT_OK, r
     assert c.texts() == [b"small", b"b" * 1024, b"after"]
     assert b"wsc: " in r.err, r
+
+
+# --------------------------------------------------------------------------
+# Issue 19: payloads byte for byte, with no separator
+# --------------------------------------------------------------------------
+
+
+def test_no_separator_writes_one_binary_message_to_a_file_byte_for_byte(start_wsc, ref, tmp_path):
+    """``wsc --count 1 --no-separator URL > file.bin``: the file is the message, not one
+    byte longer; the server keeps the connection open (a feed), so --count ends it."""
+    payload = random.Random(19).randbytes(1 << 20) + b"\n"
+    srv = ref(R.send_messages([payload, b"second"], close_code=None, then_echo=True))
+    out = tmp_path / "file.bin"
+    with out.open("wb") as f:
+        p = start_wsc(["--count", "1", "--no-separator", srv.url()], stdout=f)
+        r = p.finish(15)
+    assert r.rc == EXIT_OK, r
+    data = out.read_bytes()
+    assert len(data) == len(payload), (len(data), len(payload))
+    assert hashlib.sha256(data).digest() == hashlib.sha256(payload).digest()
+
+
+def test_no_separator_runs_messages_together_and_applies_with_null_input(run_wsc, evil):
+    data = E.text("x\n") + E.binary(b"y\x00") + E.text("") + E.text("z")
+    r, _ = evil_session(run_wsc, evil, data + CLOSE_NOW, ["--no-separator"])
+    assert r.rc == EXIT_OK, r
+    assert r.out == b"x\ny\x00z", r
+
+
+def test_no_separator_with_null_input_still_splits_the_input(run_wsc, ref):
+    """-0 splits stdin at NUL; --no-separator only changes what is written after each message."""
+    srv = ref(R.echo)
+    r = run_wsc([srv.url(), "-0", "--no-separator"], input=b"a\x00b\x00")
+    assert r.rc == EXIT_OK, r
+    assert srv.conn.messages == ["a", "b"]
+    assert r.out == b"ab", r
+
+
+def test_no_separator_with_base64_is_a_usage_error(run_wsc):
+    r = run_wsc(["--no-separator", "--base64", "ws://127.0.0.1:9/"], check=False)
+    assert r.rc == 64, r
+    assert "--no-separator" in r.stderr and "--base64" in r.stderr, r
+
+
+def test_no_separator_at_a_terminal_still_ends_each_message_with_a_newline(start_wsc, evil):
+    ev = evil(E.script_send(E.text("one") + E.text("two") + CLOSE_NOW))
+    r, tty = run_with_pty_stdout(start_wsc, [ev.url(), "--no-separator", *STAY])
+    ev.wait()
+    assert r.rc == EXIT_OK, r
+    assert b"one\r\ntwo" in tty or b"one\ntwo" in tty, tty
+
+
+def test_slash_commands_are_data_in_a_pipe(run_wsc, ref):
+    """Issue 19: slash commands belong to the prompt; piped lines are sent as they are."""
+    srv = ref(R.echo)
+    lines = b"/ping\n/close 4000 bye\n/binary 00 ff\n//x\n/quit\n"
+    r = run_wsc([srv.url(), *FAST], input=lines)
+    assert r.rc == EXIT_OK, r
+    assert srv.conn.messages == ["/ping", "/close 4000 bye", "/binary 00 ff", "//x", "/quit"]
+    assert r.out == lines, r
+    assert srv.conn.close_rcvd_code == 1000
