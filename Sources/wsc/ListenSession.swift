@@ -9,7 +9,7 @@ import WebSocketProtocol
 
 /// Listen mode (`wsc -l [host:]port`, DESIGN.md §4): a `WebSocketServer` whose input
 /// (piped lines or the interactive prompt) is broadcast to every connected client, whose
-/// clients' messages are printed (tagged `[N]` while more than one is connected), with
+/// clients' messages are printed (tagged `[N]` once two were connected at once), with
 /// connects and disconnects reported on stderr or above the prompt. The end of stdin ends
 /// nothing: the server runs until interrupted, or with `--once` until its first client leaves.
 final class ListenSession: @unchecked Sendable {
@@ -20,10 +20,15 @@ final class ListenSession: @unchecked Sendable {
 
   private let state = ConditionLock()
   private var openCount = 0
+  /// Set for good once two clients were connected at the same time (or from the start
+  /// with --tag): from then on every message is tagged, so a client's lines do not
+  /// change form when another one comes and goes (issue 20).
+  private var tagging: Bool
   private var finished: Int32?
 
   init(settings: ListenSettings) {
     self.settings = settings
+    tagging = settings.tagAll
     server = WebSocketServer(configuration: settings.server)
     var format = OutputWriter.Format()
     format.separator = settings.outputSeparator
@@ -80,7 +85,10 @@ final class ListenSession: @unchecked Sendable {
       note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
     }
     c.onOpen = { [self] accepted in
-      state.withLock { openCount += 1 }
+      state.withLock {
+        openCount += 1
+        if openCount > 1 { tagging = true }
+      }
       note(
         "client \(c.id) connected from \(c.remoteAddress) (\(Terminal.escape(accepted.target)))"
           + (accepted.subprotocol.map { ", subprotocol \(Terminal.escape($0))" } ?? ""))
@@ -99,7 +107,7 @@ final class ListenSession: @unchecked Sendable {
       c.onMessage = { message in c.send(message.kind, message.data) }
     } else {
       c.onMessage = { [self] message in
-        let tag = state.withLock { openCount > 1 } ? "[\(c.id)] " : ""
+        let tag = state.withLock { tagging } ? "[\(c.id)] " : ""
         if let display {
           display.post(tag + display.formatMessage(message))
         } else if !output.write(message, prefix: tag) {

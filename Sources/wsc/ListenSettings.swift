@@ -7,6 +7,8 @@ import WebSocketProtocol
 struct ListenSettings {
   var server: WebSocketServer.Configuration
   var once: Bool
+  /// --tag: "[N] " before every client message from the first one.
+  var tagAll: Bool
   var echo: Bool
   var execute: [String]
   var binaryInput: Bool
@@ -61,6 +63,7 @@ struct ListenSettings {
       },
       keepalive: try command.session.keepalive())
     once = command.listenOptions.once
+    tagAll = command.listenOptions.tag
     echo = command.receiving.echo
     execute = command.sending.execute
     binaryInput = command.sending.binary

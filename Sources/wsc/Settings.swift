@@ -40,6 +40,7 @@ struct Settings {
     try Self.checkCertificateFlags(command)
     if command.listenOptions.once { throw ValidationError("--once is for --listen") }
     if command.listenOptions.noSubprotocol { throw ValidationError("--no-subprotocol is for --listen") }
+    if command.listenOptions.tag { throw ValidationError("--tag is for --listen") }
 
     var headers: [(name: String, value: String)] = []
     for h in command.handshake.header {

@@ -25,6 +25,12 @@ struct ListenOptions: ParsableArguments {
       "With --listen: accept no subprotocol. Without -s, the client's first offered subprotocol is accepted, as a browser or Node ws client needs."
   )
   var noSubprotocol = false
+
+  @Flag(
+    help:
+      "With --listen: tag every client message with [N] from the first one. Without it, tags start once two clients have been connected at the same time, and stay."
+  )
+  var tag = false
 }
 
 /// Handshake options: what the opening request asks for.
@@ -199,8 +205,8 @@ struct WSC: ParsableCommand {
       incoming message, then closes cleanly.
 
       wsc -l [host:]port listens instead: every client that connects gets each input
-      line (broadcast), and what clients send is printed, tagged [N] when more than
-      one is connected. It binds 127.0.0.1 unless a host is given (0.0.0.0:PORT or
+      line (broadcast), and what clients send is printed, tagged [N] from the moment
+      two are connected (--tag: from the first message). It binds 127.0.0.1 unless a host is given (0.0.0.0:PORT or
       [::]:PORT to expose it). --echo makes it an echo server, -x greets each
       client, --once exits when the first client leaves; --cert/--key serve wss://.
       It runs until interrupted.

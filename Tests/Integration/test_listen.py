@@ -167,7 +167,8 @@ def test_server_closes_tcp_first_after_the_closing_handshake(listen):
 
 def test_broadcast_to_three_clients_and_tagged_output(listen):
     """Piped stdin lines go to every connected client; their messages are printed tagged
-    ``[N]`` while more than one is connected; connects and disconnects are on stderr."""
+    ``[N]`` once two are connected, and still after the others left (stable tags,
+    issue 20); connects and disconnects are on stderr."""
     srv = listen()
     with contextlib.ExitStack() as stack:
         clients = [stack.enter_context(connect(srv.url, open_timeout=5, close_timeout=2)) for _ in range(3)]
@@ -184,7 +185,7 @@ def test_broadcast_to_three_clients_and_tagged_output(listen):
         assert srv.wait_stderr("client 1 disconnected (code 1000)")
         assert srv.wait_stderr('client 2 disconnected (code 4000, reason "bye")')
         clients[2].send("alone now")
-        assert wait_until(lambda: "\nalone now\n" in srv.stdout(), 5), srv.stdout()
+        assert wait_until(lambda: "\n[3] alone now\n" in srv.stdout(), 5), srv.stdout()
         assert srv.proc.write(b"three\n")
         assert clients[2].recv(timeout=5) == "three"
     assert srv.wait_stderr("client 3 disconnected (code 1000)")
@@ -550,3 +551,35 @@ def test_slash_commands_are_data_when_a_listen_server_reads_a_pipe(listen):
         srv.proc.write(b"/ping\n/close\n")
         assert ws.recv(timeout=5) == "/ping"
         assert ws.recv(timeout=5) == "/close"
+
+
+def test_tags_are_stable_from_the_moment_a_second_client_connects(listen):
+    """Issue 20: a client's lines must not change form when another one comes and goes."""
+    srv = listen()
+    with connect(srv.url, open_timeout=5) as first:
+        first.send("before")
+        assert wait_until(lambda: srv.stdout() == "before\n", 5), srv.stdout()
+        with connect(srv.url, open_timeout=5) as second:
+            assert srv.wait_stderr("client 2 connected")
+            second.send("second")
+            assert wait_until(lambda: "[2] second\n" in srv.stdout(), 5), srv.stdout()
+        assert srv.wait_stderr("client 2 disconnected")
+        first.send("after")
+        assert wait_until(lambda: srv.stdout().endswith("[1] after\n"), 5), srv.stdout()
+    with connect(srv.url, open_timeout=5) as third:
+        third.send("later")
+        assert wait_until(lambda: srv.stdout().endswith("[3] later\n"), 5), srv.stdout()
+
+
+def test_tag_tags_from_the_first_message(listen):
+    srv = listen(["--tag"])
+    with connect(srv.url, open_timeout=5) as ws:
+        ws.send("hi")
+        ws.send(b"\x00bin")
+        assert wait_until(lambda: srv.stdout() == "[1] hi\n[1] \x00bin\n", 5), repr(srv.stdout())
+
+
+def test_tag_is_for_listen(run_wsc):
+    r = run_wsc(["--tag", "ws://127.0.0.1:9/"], check=False)
+    assert r.rc == EXIT_USAGE, r
+    assert "--tag is for --listen" in r.stderr
