@@ -300,8 +300,9 @@ final class Session: @unchecked Sendable {
     }
   }
 
-  /// `peerCloseShown`: the prompt already printed the server's Close; say it only once.
-  func exitCode(_ result: CloseResult, peerCloseShown: Bool = false) -> Int32 {
+  /// `endShown`: the prompt already printed how the open connection ended (the server's
+  /// Close, or the error); say it only once.
+  func exitCode(_ result: CloseResult, endShown: Bool = false) -> Int32 {
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):
@@ -314,28 +315,15 @@ final class Session: @unchecked Sendable {
       if result.error == nil { return ExitStatus.localIO }
     }
     if let error = result.error {
+      if !(endShown && result.wasOpen) { Terminal.error(Self.errorText(error)) }
       switch error {
-      case .connectFailed(let s):
-        Terminal.error(s)
-        return ExitStatus.connect
-      case .tls(let s):
-        Terminal.error("TLS error: \(s)")
-        return ExitStatus.tls
-      case .handshake(let e):
-        Terminal.error(describeHandshake(e))
-        return ExitStatus.handshake
-      case .protocolViolation:
-        Terminal.error(error.description)
-        return ExitStatus.protocolViolation
-      case .connectionLost:
-        Terminal.error(error.description)
-        return ExitStatus.connectionLost
-      case .timeout:
-        Terminal.error(error.description)
-        return ExitStatus.timeout
-      case .local(let s):
-        Terminal.error(s)
-        return ExitStatus.localIO
+      case .connectFailed: return ExitStatus.connect
+      case .tls: return ExitStatus.tls
+      case .handshake: return ExitStatus.handshake
+      case .protocolViolation: return ExitStatus.protocolViolation
+      case .connectionLost: return ExitStatus.connectionLost
+      case .timeout: return ExitStatus.timeout
+      case .local: return ExitStatus.localIO
       }
     }
     if let shortfall = countShortfall(result) { return shortfall }
@@ -344,7 +332,7 @@ final class Session: @unchecked Sendable {
     switch received.code {
     case nil, CloseCode.normalClosure, CloseCode.goingAway: return ExitStatus.ok
     case let code?:
-      if !peerCloseShown {
+      if !endShown {
         Terminal.error(
           "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
       }
@@ -352,7 +340,18 @@ final class Session: @unchecked Sendable {
     }
   }
 
-  private func describeHandshake(_ e: ClientHandshake.ResponseError) -> String {
+  /// What wsc says on stderr about `error`.
+  static func errorText(_ error: WebSocketClientError) -> String {
+    switch error {
+    case .connectFailed(let s): return s
+    case .tls(let s): return "TLS error: \(s)"
+    case .handshake(let e): return describeHandshake(e)
+    case .protocolViolation, .connectionLost, .timeout: return error.description
+    case .local(let s): return s
+    }
+  }
+
+  private static func describeHandshake(_ e: ClientHandshake.ResponseError) -> String {
     switch e {
     case .unexpectedStatus(let code, let reason, let head):
       var text = "server rejected the WebSocket connection: HTTP \(code) \(Terminal.escape(reason))"

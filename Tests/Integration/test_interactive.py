@@ -23,7 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from helpers import EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, wait_until, wsc_binary
+from helpers import EXIT_LOST, EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, wait_until, wsc_binary
 from peers import evil as E
 from peers.ref import echo
 
@@ -552,6 +552,34 @@ def test_issue20_item5_server_close_reported_once_and_no_prompt_after_it(term, e
     assert [line for line in screen.splitlines() if "4001" in line] == [
         'Disconnected (code: 4001, reason: "bye")'
     ], screen
+    assert prompt_only_lines(screen) == [], screen
+
+
+def resets_on(mark: str):
+    """EVIL: 101, then once the test marks ``mark``, an RST instead of a Close."""
+
+    def script(c):
+        if c.read_request() is None:
+            return
+        c.handshake()
+        c.server.wait_mark(mark, 8)
+        c.reset()
+
+    return script
+
+
+def test_issue20_item5_lost_connection_reported_once(term, evil):
+    """A reset at the prompt: one line with the code and the cause, not "Disconnected"
+    and then the same cause again as "wsc: connection lost"."""
+    ev = evil(resets_on("rst"))
+    t = term([ev.url(), *FAST])
+    prompt_ready(t)
+    ev.mark("rst")
+    assert t.exit_code() == EXIT_LOST
+    screen = t.screen()
+    lines = [line for line in screen.splitlines() if "connection" in line.lower() and "Connected" not in line]
+    assert len(lines) == 1, screen
+    assert lines[0].startswith("Disconnected (code: 1006): connection lost: "), screen
     assert prompt_only_lines(screen) == [], screen
 
 

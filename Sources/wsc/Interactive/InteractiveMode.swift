@@ -89,8 +89,8 @@ final class InteractiveMode: @unchecked Sendable {
     }
     Display.write(display.take().lines)
     if let interruptedBy { return 128 + interruptedBy }
-    // A server's Close is already on the screen as "Disconnected (code: …)".
-    return session.exitCode(client.waitForClose(), peerCloseShown: true)
+    // How an open connection ended is already on the screen as "Disconnected (code: …)".
+    return session.exitCode(client.waitForClose(), endShown: true)
   }
 
   /// After the first Ctrl-C: says what happens while the close handshake runs (the wait
@@ -151,7 +151,11 @@ final class InteractiveMode: @unchecked Sendable {
       client.onPing = { data in display.post("Received ping (data: \"\(Terminal.escape(data))\")") }
     }
     client.onClose = { result in
-      if result.wasOpen {
+      // One line for the end of an open connection: its close code, and the error if
+      // there was one (the exit code's message is then not repeated on stderr).
+      if result.wasOpen, let error = result.error {
+        display.post("Disconnected (code: \(result.code)): \(Session.errorText(error))")
+      } else if result.wasOpen {
         let reason = Terminal.escape(result.received?.reason ?? [])
         display.post("Disconnected (code: \(result.code), reason: \"\(reason)\")")
       }
