@@ -240,7 +240,7 @@ final class ListenSession: @unchecked Sendable {
 
   /// Broadcasts each stdin message; at EOF the server keeps running.
   private func readInput() {
-    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    let kind = settings.inputKind
     var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
     var lineNumber = 0
     var warnedNoClient = false

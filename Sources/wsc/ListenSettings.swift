@@ -12,6 +12,8 @@ struct ListenSettings {
   var echo: Bool
   var execute: [String]
   var binaryInput: Bool
+  /// The kind of message each input line (and each -x message) becomes: binary with -b.
+  var inputKind: Message.Kind { binaryInput ? .binary : .text }
   var separator: UInt8
   /// After each message written to stdout; nil with --no-separator.
   var outputSeparator: UInt8?

@@ -69,7 +69,7 @@ final class Session: @unchecked Sendable {
     installHooks()
     client.connect()
     // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
-    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    let kind = settings.inputKind
     for message in settings.execute { client.send(kind, Array(message.utf8)) }
 
     let stdinIsTTY = Terminal.isTTY(0)
@@ -211,7 +211,7 @@ final class Session: @unchecked Sendable {
   /// has more: input not yet read is not sent). The messages of each read go to the
   /// connection as one batch.
   private func readInput() {
-    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    let kind = settings.inputKind
     var reader = InputReader(
       separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
     var lineNumber = 0

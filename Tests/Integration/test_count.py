@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from helpers import EXIT_OK, EXIT_PEER_CLOSED, EXIT_TIMEOUT, EXIT_USAGE, FAST
+from helpers import EXIT_OK, EXIT_PEER_CLOSED, EXIT_TIMEOUT, EXIT_USAGE, FAST, evil_session
 from peers import evil as E
 from peers import ref as R
 
@@ -44,19 +44,11 @@ def test_count_with_1_of_3_then_a_normal_close_is_exit_1(run_wsc, ref):
 
 def test_count_prints_exactly_n_of_a_burst_then_closes(run_wsc, evil):
     """A server sends 5 messages in one segment; --count 2 prints 2 and closes with 1000."""
-
-    def script(c):
-        if c.read_request() is None:
-            return
-        c.send(c.respond_101() + b"".join(E.text(f"n{i}") for i in range(5)))
-        c.collect(5)
-
-    ev = evil(script)
-    r = run_wsc([ev.url(), *FAST, "--count", "2"], timeout=15)
-    ev.wait()
+    burst = b"".join(E.text(f"n{i}") for i in range(5))
+    r, conn = evil_session(run_wsc, evil, burst, ["--count", "2"], base=FAST)
     assert r.rc == EXIT_OK, r
     assert r.out == b"n0\nn1\n", r
-    assert ev.conn.close_codes() == [1000], ev.conn.frames
+    assert conn.close_codes() == [1000], conn.frames
 
 
 def test_count_reached_while_stdin_is_still_open_ends_the_session(start_wsc, ref):
@@ -71,18 +63,10 @@ def test_count_reached_while_stdin_is_still_open_ends_the_session(start_wsc, ref
 
 
 def test_count_with_echo_answers_exactly_n(run_wsc, evil):
-    def script(c):
-        if c.read_request() is None:
-            return
-        c.send(c.respond_101() + E.text("a") + E.text("b") + E.text("c"))
-        c.collect(5)
-
-    ev = evil(script)
-    r = run_wsc([ev.url(), *FAST, "--echo", "--count", "2"], timeout=15)
-    ev.wait()
+    r, conn = evil_session(run_wsc, evil, E.text("a") + E.text("b") + E.text("c"), ["--echo", "--count", "2"], base=FAST)
     assert r.rc == EXIT_OK, r
-    assert ev.conn.texts() == [b"a", b"b"], ev.conn.frames
-    assert ev.conn.close_codes() == [1000]
+    assert conn.texts() == [b"a", b"b"], conn.frames
+    assert conn.close_codes() == [1000]
 
 
 def test_count_with_w_0_is_a_usage_error(run_wsc):
@@ -93,16 +77,7 @@ def test_count_with_w_0_is_a_usage_error(run_wsc):
 
 def test_binary_flag_applies_to_x_messages(run_wsc, evil):
     """``wsc -b -x hi``: the -x message goes out as a binary frame, as stdin lines do."""
-
-    def script(c):
-        if c.read_request() is None:
-            return
-        c.handshake()
-        c.collect(5)
-
-    ev = evil(script)
-    r = run_wsc([ev.url(), *FAST, "-w", "0", "-b", "-x", "hi"], input=b"line\n", timeout=15)
-    ev.wait()
+    r, conn = evil_session(run_wsc, evil, b"", ["-w", "0", "-b", "-x", "hi"], input=b"line\n", base=FAST)
     assert r.rc == EXIT_OK, r
-    data = [(f.opcode, f.payload) for f in ev.conn.frames if f.opcode in (E.OP_TEXT, E.OP_BINARY)]
-    assert data == [(E.OP_BINARY, b"hi"), (E.OP_BINARY, b"line")], ev.conn.frames
+    data = [(f.opcode, f.payload) for f in conn.frames if f.opcode in (E.OP_TEXT, E.OP_BINARY)]
+    assert data == [(E.OP_BINARY, b"hi"), (E.OP_BINARY, b"line")], conn.frames

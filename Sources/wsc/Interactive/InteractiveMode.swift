@@ -42,7 +42,7 @@ final class InteractiveMode: @unchecked Sendable {
     installHooks()
     client.connect()
     // -b makes the -x preamble binary here too, as in pipe mode.
-    let kind: Message.Kind = settings.binaryInput ? .binary : .text
+    let kind = settings.inputKind
     for message in settings.execute { client.send(kind, Array(message.utf8)) }
 
     var interruptedBy: Int32?
