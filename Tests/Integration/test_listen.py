@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from helpers import EXIT_CONNECT, EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, wait_until
+from peers import churn
 from peers import evil as E
 
 LISTENING = re.compile(rb"listening on (wss?)://(\S+):(\d+)/")
@@ -65,17 +66,7 @@ def raw_request(port: int, request: bytes, *, read_timeout: float = 5) -> bytes:
             s.sendall(request)
         except OSError:
             pass
-        data = b""
-        deadline = time.monotonic() + read_timeout
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data
+        return churn.read_to_eof(s, read_timeout)
 
 
 def upgrade(path="/", *, key="dGhlIHNhbXBsZSBub25jZQ==", version="13", extra=(), method="GET", omit=()) -> bytes:
@@ -351,14 +342,20 @@ def test_default_host_is_loopback_and_ipv6_brackets(listen):
     echo_roundtrip(srv6.url)
 
 
-def test_wss_with_cert_and_key(listen, tmp_path):
-    """``--cert``/``--key`` serve wss:// (server-side TLS with the same OpenSSL)."""
+def trustme_files(tmp_path):
+    """A trustme CA and a certificate for 127.0.0.1 and localhost, written as PEM files."""
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     leaf = ca.issue_cert("127.0.0.1", "localhost")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     leaf.private_key_pem.write_to_path(str(key))
     leaf.cert_chain_pems[0].write_to_path(str(cert))
+    return ca, cert, key
+
+
+def test_wss_with_cert_and_key(listen, tmp_path):
+    """``--cert``/``--key`` serve wss:// (server-side TLS with the same OpenSSL)."""
+    ca, cert, key = trustme_files(tmp_path)
     srv = listen(["--echo", "--cert", str(cert), "--key", str(key)])
     assert srv.url.startswith("wss://127.0.0.1:")
     ctx = ssl.create_default_context()
@@ -443,12 +440,7 @@ def test_no_subprotocol_and_once_need_listen(run_wsc):
 
 @pytest.fixture
 def tls_server(listen, tmp_path):
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    leaf.private_key_pem.write_to_path(str(key))
-    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    ca, cert, key = trustme_files(tmp_path)
     srv = listen(["--echo", "--cert", str(cert), "--key", str(key)])
     good = ssl.create_default_context()
     ca.configure_trust(good)
