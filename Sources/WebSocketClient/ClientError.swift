@@ -4,6 +4,8 @@ import WebSocketProtocol
 public enum WebSocketClientError: Error, Sendable, CustomStringConvertible {
   /// DNS failure, refused, unreachable (exit 3).
   case connectFailed(String)
+  /// The proxy could not be reached, refused the tunnel or answered nonsense (exit 4).
+  case proxy(String)
   /// TLS handshake or verification failure (exit 5).
   case tls(String)
   /// The opening handshake was rejected (exit 6).
@@ -20,6 +22,7 @@ public enum WebSocketClientError: Error, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .connectFailed(let s): return s
+    case .proxy(let s): return "proxy error: \(s)"
     case .tls(let s): return "TLS error: \(s)"
     case .handshake(let e): return e.description
     case .protocolViolation(let e): return "protocol error: \(e.description) (closed with \(e.closeCode))"

@@ -83,6 +83,12 @@ final class SocketTransport: Transport {
     closed = true
     _ = Glibc.close(fileDescriptor)
   }
+
+  /// Hands the socket on (to TLS, after a proxy tunnel) without closing it.
+  func detach() -> Int32 {
+    closed = true
+    return fileDescriptor
+  }
 }
 
 /// Opens TCP or Unix-socket connections: every resolved address is tried in turn, each
@@ -141,6 +147,32 @@ enum SocketConnector {
       message:
         "could not connect to \(host) port \(port): \(errors.isEmpty ? "no address" : errors.joined(separator: "; "))",
       timedOut: false)
+  }
+
+  /// The first address `host` resolves to, as 4 or 16 bytes (for a SOCKS5 proxy that is
+  /// given an address, `socks5://`).
+  static func resolveOne(_ host: String, port: Int) -> Result<[UInt8], Failure> {
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    var list: UnsafeMutablePointer<addrinfo>? = nil
+    let rc = getaddrinfo(host, String(port), &hints, &list)
+    guard rc == 0, let first = list else {
+      let text = rc == EAI_SYSTEM ? errnoText(errno) : String(cString: gai_strerror(rc))
+      return .failure(Failure(message: "could not resolve \(host): \(text)", timedOut: false))
+    }
+    defer { freeaddrinfo(list) }
+    let ai = first.pointee
+    if ai.ai_family == AF_INET6 {
+      return .success(
+        ai.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sa in
+          withUnsafeBytes(of: sa.pointee.sin6_addr) { Array($0) }
+        })
+    }
+    return .success(
+      ai.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sa in
+        withUnsafeBytes(of: sa.pointee.sin_addr) { Array($0) }
+      })
   }
 
   static func connectUnix(path: String, deadline: Double) throws(Failure) -> Int32 {

@@ -33,6 +33,8 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     public var tls: TLSOptions
     /// Keepalive Pings, when set.
     public var keepalive: Keepalive?
+    /// The proxy to tunnel through (see `ProxyChoice`); nil connects directly.
+    public var proxy: ProxyURL?
 
     public init(
       handshake: ClientHandshake.Options, connectTimeout: Double = 10, closeTimeout: Double = 2,
@@ -58,6 +60,8 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
   public var onResponseHead: ((HTTPHeadParser.Head) -> Void)?
   /// The TLS session, once its handshake succeeded (for `-v`).
   public var onTLSSession: ((TLSSessionInfo) -> Void)?
+  /// Each step of opening the proxy tunnel (for `-v`; credentials redacted).
+  public var onProxyTrace: ((ProxyTrace) -> Void)?
 
   public let configuration: Configuration
   private let handshake: ClientHandshake
@@ -79,6 +83,7 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     onRequest = nil
     onResponseHead = nil
     onTLSSession = nil
+    onProxyTrace = nil
   }
 
   /// Starts the I/O thread, which connects and runs the connection.
@@ -94,6 +99,14 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     do throws(SocketConnector.Failure) {
       if let path = uri.unixSocketPath {
         fd = try SocketConnector.connectUnix(path: path, deadline: deadline)
+      } else if let proxy = configuration.proxy {
+        switch openTunnel(through: proxy, to: uri, deadline: deadline) {
+        case .success(let tunnel): fd = tunnel
+        case .failure(let error):
+          result.error = error
+          onError?(error)
+          return result
+        }
       } else {
         fd = try SocketConnector.connect(
           host: uri.host, port: uri.port, deadline: deadline, cancelled: { lock.withLock { aborted } })

@@ -111,57 +111,13 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
       secure = false
     }
     let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-    var authority = rest[..<authorityEnd]
+    let parsed = try Authority(parsing: rest[..<authorityEnd])
     let tail = rest[authorityEnd...]
-    if let at = authority.lastIndex(of: "@") {
-      let userinfo = authority[..<at]
-      authority = authority[authority.index(after: at)...]
-      if let colon = userinfo.firstIndex(of: ":") {
-        user = try Self.percentDecode(userinfo[..<colon])
-        password = try Self.percentDecode(userinfo[userinfo.index(after: colon)...])
-      } else {
-        user = try Self.percentDecode(userinfo)
-      }
-    }
-    var portText: Substring? = nil
-    if authority.hasPrefix("[") {
-      guard let close = authority.firstIndex(of: "]") else { throw .invalidHost(String(authority)) }
-      let literal = authority[authority.index(after: authority.startIndex)..<close]
-      guard !literal.isEmpty, literal.contains(":"),
-        literal.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" })
-      else { throw .invalidHost(String(authority)) }
-      host = try Self.percentDecode(literal).lowercased()
-      isIPv6Literal = true
-      let after = authority[authority.index(after: close)...]
-      if after.hasPrefix(":") {
-        portText = after.dropFirst()
-      } else if !after.isEmpty {
-        throw .invalidHost(String(authority))
-      }
-    } else {
-      if let colon = authority.lastIndex(of: ":") {
-        portText = authority[authority.index(after: colon)...]
-        authority = authority[..<colon]
-      }
-      guard !authority.isEmpty else { throw .missingHost }
-      let allowed = authority.utf8.allSatisfy { c in
-        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
-          || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-          || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-")
-          || c == UInt8(ascii: ".")
-          || c == UInt8(ascii: "_") || c >= 0x80
-      }
-      guard allowed, authority.utf8.count <= 253 else { throw .invalidHost(String(authority)) }
-      host = authority.lowercased()
-    }
-    if let portText {
-      guard !portText.isEmpty, portText.utf8.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-        let p = Int(portText), (1...65535).contains(p)
-      else { throw .invalidPort(String(portText)) }
-      port = p
-    } else {
-      port = secure ? 443 : 80
-    }
+    user = parsed.user
+    password = parsed.password
+    host = parsed.host
+    isIPv6Literal = parsed.isIPv6Literal
+    port = parsed.port ?? (secure ? 443 : 80)
     resource = try Self.resourceName(tail)
   }
 
@@ -198,7 +154,8 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
     return String(decoding: out, as: UTF8.self)
   }
 
-  private static func percentDecode(_ s: Substring) throws(ParseError) -> String {
+  /// Percent-decodes `s` (RFC 3986 §2.1) as UTF-8 (invalid sequences become U+FFFD).
+  public static func percentDecode(_ s: Substring) throws(ParseError) -> String {
     var out: [UInt8] = []
     var it = Array(s.utf8)[...]
     while let c = it.popFirst() {

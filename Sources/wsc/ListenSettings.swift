@@ -37,6 +37,8 @@ struct ListenSettings {
     if command.tls.noCheck { unsupported.append("--no-check") }
     if command.sending.count != nil { unsupported.append("--count") }
     if command.sending.wait != nil { unsupported.append("-w/--wait") }
+    if command.network.proxy != nil { unsupported.append("--proxy") }
+    if command.network.noproxy != nil { unsupported.append("--noproxy") }
     if let first = unsupported.first {
       throw ValidationError("\(first) is for connecting; it does not apply to --listen")
     }

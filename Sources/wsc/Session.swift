@@ -151,6 +151,8 @@ final class Session: @unchecked Sendable {
       }
     }
     if settings.verbose {
+      if let line = Trace.proxyChoice(settings.proxyChoice) { Terminal.writeStderr(line + "\n") }
+      client.onProxyTrace = { t in for l in Trace.proxy(t) { Terminal.writeStderr(l + "\n") } }
       client.onRequest = { lines in for l in Trace.sent(lines) { Terminal.writeStderr(l + "\n") } }
       client.onResponseHead = { head in
         for l in Trace.received(head) { Terminal.writeStderr(l + "\n") }
@@ -318,6 +320,7 @@ final class Session: @unchecked Sendable {
       if !(endShown && result.wasOpen) { Terminal.error(Self.errorText(error)) }
       switch error {
       case .connectFailed: return ExitStatus.connect
+      case .proxy: return ExitStatus.proxy
       case .tls: return ExitStatus.tls
       case .handshake: return ExitStatus.handshake
       case .protocolViolation: return ExitStatus.protocolViolation
@@ -344,6 +347,7 @@ final class Session: @unchecked Sendable {
   static func errorText(_ error: WebSocketClientError) -> String {
     switch error {
     case .connectFailed(let s): return s
+    case .proxy(let s): return "proxy error: \(s)"
     case .tls(let s): return "TLS error: \(s)"
     case .handshake(let e): return describeHandshake(e)
     case .protocolViolation, .connectionLost, .timeout: return error.description

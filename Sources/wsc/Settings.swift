@@ -3,6 +3,12 @@ import WebSocketClient
 import WebSocketDeflate
 import WebSocketProtocol
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The command line, checked: every usage error is found here, before any I/O (exit 64).
 struct Settings {
   var client: WebSocketClient.Configuration
@@ -13,6 +19,8 @@ struct Settings {
   /// messages (nil: no deadline).
   var countTimeout: Double?
   var binaryInput: Bool
+  /// The proxy, if any, and why (for `-v`).
+  var proxyChoice: ProxyChoice
   /// The kind of message each input line (and each -x message) becomes: binary with -b.
   var inputKind: Message.Kind { binaryInput ? .binary : .text }
   var separator: UInt8
@@ -124,6 +132,14 @@ struct Settings {
         verifyPeer: !command.tls.noCheck, caFile: command.tls.ca, certificateFile: command.tls.cert,
         keyFile: command.tls.key, passphrase: command.tls.passphrase),
       keepalive: try command.session.keepalive())
+    do throws(ProxyURL.ParseError) {
+      proxyChoice = try ProxyChoice.choose(
+        for: uri, flag: command.network.proxy, noProxyFlag: command.network.noproxy,
+        environment: Self.proxyEnvironment())
+    } catch {
+      throw ValidationError(error.description)
+    }
+    client.proxy = proxyChoice.proxy
     execute = command.sending.execute
     self.wait = wait
     count = command.sending.count
@@ -186,5 +202,18 @@ struct Settings {
     guard let n = Int(digits), n >= 0 else { return nil }
     let (product, overflow) = n.multipliedReportingOverflow(by: multiplier)
     return overflow || product > 1 << 40 ? nil : product
+  }
+
+  /// The proxy variables wsc reads, from the environment (ProxyChoice says in which order).
+  static func proxyEnvironment() -> [String: String] {
+    let names = [
+      "wss_proxy", "WSS_PROXY", "ws_proxy", "WS_PROXY", "https_proxy", "HTTPS_PROXY", "http_proxy",
+      "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+    ]
+    var env: [String: String] = [:]
+    for name in names {
+      if let value = getenv(name) { env[name] = String(cString: value) }
+    }
+    return env
   }
 }

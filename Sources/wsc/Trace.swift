@@ -1,3 +1,4 @@
+import WebSocketClient
 import WebSocketProtocol
 
 /// The `-v` trace, one format in every mode (issue 20): each line starts with "* " (curl's
@@ -16,6 +17,25 @@ enum Trace {
   /// Lines sent (a request, or a response in listen mode), escaped.
   static func sent(_ lines: [String]) -> [String] {
     lines.map { "\(prefix)> \(Terminal.escape($0))" }
+  }
+
+  /// Which proxy is used and why; nil when no proxy is involved at all.
+  static func proxyChoice(_ choice: ProxyChoice) -> String? {
+    if let proxy = choice.proxy {
+      return "\(prefix)proxy \(proxy) (\(choice.reason)\(proxy.hasCredentials ? ", with credentials" : ""))"
+    }
+    return choice.reason == "no proxy set" ? nil : "\(prefix)no proxy: \(Terminal.escape(choice.reason))"
+  }
+
+  /// A step of opening the proxy tunnel: "* proxy > CONNECT …", "* proxy < HTTP/1.1 200 …".
+  static func proxy(_ trace: ProxyTrace) -> [String] {
+    switch trace {
+    case .sent(let lines): return lines.map { "\(prefix)proxy > \(Terminal.escape($0))" }
+    case .received(let head):
+      return ["\(prefix)proxy < \(Terminal.escape(head.startLine))"]
+        + head.headers.map { "\(prefix)proxy < \(Terminal.escape($0.name)): \(Terminal.escape($0.value))" }
+    case .note(let text): return ["\(prefix)proxy: \(Terminal.escape(text))"]
+    }
   }
 
   /// A head received (the server's response, or a client's request in listen mode), escaped.

@@ -103,6 +103,18 @@ struct NetworkOptions: ParsableArguments {
 
   @Option(help: ArgumentHelp("Seconds to wait for the server's Close after ours.", valueName: "s"))
   var closeTimeout: Double = 2
+
+  @Option(
+    help: ArgumentHelp(
+      "Connect through this proxy: http://[user:pw@]host[:port] (HTTP CONNECT), socks5://… (names resolved here) or socks5h://… (by the proxy); the port defaults to 1080. '' turns off the proxy of the environment (ws_proxy, http_proxy, all_proxy…).",
+      valueName: "url"))
+  var proxy: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Hosts to reach without the proxy, comma-separated: names (and their subdomains), IP addresses, CIDR ranges, or * for all (instead of no_proxy).",
+      valueName: "hosts"))
+  var noproxy: String?
 }
 
 /// What to send and when to stop.

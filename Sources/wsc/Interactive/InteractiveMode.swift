@@ -162,6 +162,8 @@ final class InteractiveMode: @unchecked Sendable {
       display.markEnded()
     }
     if settings.verbose {
+      if let line = Trace.proxyChoice(settings.proxyChoice) { display.postTrace(line) }
+      client.onProxyTrace = { t in for l in Trace.proxy(t) { display.postTrace(l) } }
       client.onRequest = { lines in for l in Trace.sent(lines) { display.postTrace(l) } }
       client.onResponseHead = { head in for l in Trace.received(head) { display.postTrace(l) } }
       client.onFrame = { trace in display.postTrace(Session.describe(trace)) }

@@ -120,8 +120,8 @@ class Ref:
             rec.closed_at = time.monotonic()
             rec.done.set()
 
-    def url(self, path: str = "/") -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"ws://{host}:{self.port}{path}"
 
     @property
     def conn(self) -> RefConn:
