@@ -10,6 +10,8 @@ public enum WebSocketClientError: Error, Sendable, CustomStringConvertible {
   case tls(String)
   /// The opening handshake was rejected (exit 6).
   case handshake(ClientHandshake.ResponseError)
+  /// A redirect could not be followed: a TLS downgrade, a loop, too many hops (exit 6).
+  case redirect(String)
   /// The server broke RFC 6455 and we failed the connection with `closeCode` (exit 7).
   case protocolViolation(ProtocolError)
   /// The TCP connection ended without a closing handshake: 1006 (exit 8).
@@ -25,6 +27,7 @@ public enum WebSocketClientError: Error, Sendable, CustomStringConvertible {
     case .proxy(let s): return "proxy error: \(s)"
     case .tls(let s): return "TLS error: \(s)"
     case .handshake(let e): return e.description
+    case .redirect(let s): return s
     case .protocolViolation(let e): return "protocol error: \(e.description) (closed with \(e.closeCode))"
     case .connectionLost(let s): return "connection lost: \(s) (1006)"
     case .timeout(let s): return "timed out \(s)"

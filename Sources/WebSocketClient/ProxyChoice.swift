@@ -12,6 +12,26 @@ import WebSocketProtocol
 /// the hosts reached directly (`NoProxy`); it applies to a proxy from `--proxy` too, as in
 /// curl. `ws+unix:` never uses a proxy.
 public struct ProxyChoice: Sendable {
+  /// The inputs of the choice, kept so each redirect hop is decided anew.
+  public struct Rules: Sendable {
+    /// `--proxy`, if given ('' means none).
+    public var flag: String?
+    /// `--noproxy`, if given.
+    public var noProxyFlag: String?
+    /// The proxy variables, name → value.
+    public var environment: [String: String]
+
+    public init(flag: String? = nil, noProxyFlag: String? = nil, environment: [String: String] = [:]) {
+      self.flag = flag
+      self.noProxyFlag = noProxyFlag
+      self.environment = environment
+    }
+
+    public func choose(for uri: WebSocketURI) throws(ProxyURL.ParseError) -> ProxyChoice {
+      try ProxyChoice.choose(for: uri, flag: flag, noProxyFlag: noProxyFlag, environment: environment)
+    }
+  }
+
   /// The proxy to use; nil for a direct connection.
   public var proxy: ProxyURL?
   /// "from --proxy", "from https_proxy", "no_proxy matches example.com"…

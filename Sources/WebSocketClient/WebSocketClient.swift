@@ -33,8 +33,10 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     public var tls: TLSOptions
     /// Keepalive Pings, when set.
     public var keepalive: Keepalive?
-    /// The proxy to tunnel through (see `ProxyChoice`); nil connects directly.
-    public var proxy: ProxyURL?
+    /// How to choose the proxy for each URI (`ProxyChoice`); empty rules connect directly.
+    public var proxyRules = ProxyChoice.Rules()
+    /// Follow up to this many redirects of the opening handshake (`-L`); nil follows none.
+    public var maxRedirects: Int?
 
     public init(
       handshake: ClientHandshake.Options, connectTimeout: Double = 10, closeTimeout: Double = 2,
@@ -62,6 +64,10 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
   public var onTLSSession: ((TLSSessionInfo) -> Void)?
   /// Each step of opening the proxy tunnel (for `-v`; credentials redacted).
   public var onProxyTrace: ((ProxyTrace) -> Void)?
+  /// The proxy chosen for a connection (each redirect hop chooses anew), for `-v`.
+  public var onProxyChoice: ((ProxyChoice) -> Void)?
+  /// A redirect is being followed: the status, where to, and the hop number (1, 2…).
+  public var onRedirect: ((Int, WebSocketURI, Int) -> Void)?
 
   public let configuration: Configuration
   private let handshake: ClientHandshake
@@ -84,6 +90,8 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     onResponseHead = nil
     onTLSSession = nil
     onProxyTrace = nil
+    onProxyChoice = nil
+    onRedirect = nil
   }
 
   /// Starts the I/O thread, which connects and runs the connection.
@@ -93,32 +101,87 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
 
   private func run() -> CloseResult {
     var result = CloseResult(received: nil, sent: nil, initiatedLocally: false, error: nil, wasOpen: false)
+    // One deadline for DNS, TCP, the proxy, TLS, the handshake and every redirect (B2).
     let deadline = MonotonicClock.now() + configuration.connectTimeout
-    let uri = configuration.handshake.uri
-    let fd: Int32
-    do throws(SocketConnector.Failure) {
-      if let path = uri.unixSocketPath {
-        fd = try SocketConnector.connectUnix(path: path, deadline: deadline)
-      } else if let proxy = configuration.proxy {
-        switch openTunnel(through: proxy, to: uri, deadline: deadline) {
-        case .success(let tunnel): fd = tunnel
-        case .failure(let error):
+    var hs = handshake
+    var visited: Set<String> = [hs.options.uri.description]
+    var hop = 0
+    while true {
+      let attempt = connectAndOpen(hs, deadline: deadline)
+      switch attempt {
+      case .opened(let transport, let response, let leftover):
+        defer { transport.close() }
+        result.wasOpen = true
+        onOpen?(response)
+        // The extension the server accepted (permessage-deflate), with a fresh codec.
+        var connection = WebSocketConnection(
+          role: .client,
+          configuration: .init(
+            maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames),
+          extension: response.negotiated.first?.makeExtension(role: .client), random: MaskingKeySource())
+        return runOpen(&connection, transport, leftover: leftover, result: result)
+      case .failed(let error):
+        // G1: without -L a redirect is reported (the message names the Location).
+        guard let limit = configuration.maxRedirects,
+          case .handshake(.unexpectedStatus(let code, _, let head)) = error, Redirect.statuses.contains(code),
+          let location = head.values("Location").first
+        else {
           result.error = error
           onError?(error)
           return result
         }
+        switch nextHop(from: hs, location: location, hop: hop + 1, limit: limit, visited: &visited) {
+        case .failure(let error):
+          result.error = error
+          onError?(error)
+          return result
+        case .success(let next):
+          hop += 1
+          onRedirect?(code, next.options.uri, hop)
+          hs = next
+        }
+      }
+    }
+  }
+
+  private enum Attempt {
+    case opened(Transport, ClientHandshake.Response, [UInt8])
+    case failed(WebSocketClientError)
+  }
+
+  /// One connection: TCP (directly, through the proxy, or to a Unix socket), TLS for
+  /// wss://, then the opening handshake.
+  private func connectAndOpen(_ hs: ClientHandshake, deadline: Double) -> Attempt {
+    let uri = hs.options.uri
+    let fd: Int32
+    do throws(SocketConnector.Failure) {
+      if let path = uri.unixSocketPath {
+        fd = try SocketConnector.connectUnix(path: path, deadline: deadline)
       } else {
-        fd = try SocketConnector.connect(
-          host: uri.host, port: uri.port, deadline: deadline, cancelled: { lock.withLock { aborted } })
+        let choice: ProxyChoice
+        do throws(ProxyURL.ParseError) {
+          choice = try configuration.proxyRules.choose(for: uri)
+        } catch {
+          return .failed(.proxy(error.description))
+        }
+        onProxyChoice?(choice)
+        if let proxy = choice.proxy {
+          switch openTunnel(through: proxy, to: uri, deadline: deadline) {
+          case .success(let tunnel): fd = tunnel
+          case .failure(let error): return .failed(error)
+          }
+        } else {
+          fd = try SocketConnector.connect(
+            host: uri.host, port: uri.port, deadline: deadline, cancelled: { lock.withLock { aborted } })
+        }
       }
     } catch {
-      result.error = error.timedOut ? .timeout(error.message) : .connectFailed(error.message)
-      onError?(result.error!)
-      return result
+      return .failed(error.timedOut ? .timeout(error.message) : .connectFailed(error.message))
     }
     let transport: Transport
     if uri.secure {
       // RFC 6455 §4.1 step 5: TLS first; no HTTP byte goes out before verification succeeds.
+      // The name checked is the origin's, also through a proxy (CHECKLIST D6).
       let tls: TLSTransport
       do throws(WebSocketClientError) {
         tls = try TLSTransport(
@@ -126,44 +189,63 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
           options: configuration.tls)
       } catch {
         _ = Glibc.close(fd)
-        result.error = error
-        onError?(error)
-        return result
+        return .failed(error)
       }
       if let error = tls.handshake(wait: { write in waitFor(tls, write: write, deadline: deadline) }) {
         tls.close()
-        result.error = error
-        onError?(error)
-        return result
+        return .failed(error)
       }
       onTLSSession?(tls.sessionInfo)
       transport = tls
     } else {
       transport = SocketTransport(fileDescriptor: fd)
     }
-    defer { transport.close() }
-
-    let opened: (ClientHandshake.Response, [UInt8])
-    switch openingHandshake(transport, deadline: deadline) {
-    case .success(let r): opened = r
+    switch openingHandshake(hs, transport, deadline: deadline) {
+    case .success(let (response, leftover)): return .opened(transport, response, leftover)
     case .failure(let error):
-      result.error = error
-      onError?(error)
-      return result
+      transport.close()
+      return .failed(error)
     }
-    result.wasOpen = true
-    onOpen?(opened.0)
-    // The extension the server accepted (permessage-deflate), with a fresh codec.
-    var connection = WebSocketConnection(
-      role: .client,
-      configuration: .init(
-        maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames),
-      extension: opened.0.negotiated.first?.makeExtension(role: .client), random: MaskingKeySource())
-    return runOpen(&connection, transport, leftover: opened.1, result: result)
+  }
+
+  /// The handshake for the next hop of a redirect (CHECKLIST G2–G5): the Location resolved,
+  /// the hop counted and checked for a loop, credentials kept only for the same origin.
+  private func nextHop(
+    from hs: ClientHandshake, location: String, hop: Int, limit: Int, visited: inout Set<String>
+  ) -> Result<ClientHandshake, WebSocketClientError> {
+    let current = hs.options.uri
+    let next: WebSocketURI
+    do throws(Redirect.Failure) {
+      next = try Redirect.target(of: location, from: current)
+    } catch {
+      return .failure(.redirect(error.description))
+    }
+    guard hop <= limit else {
+      return .failure(.redirect("more than \(limit) redirect\(limit == 1 ? "" : "s") (--max-redirects)"))
+    }
+    guard visited.insert(next.description).inserted else {
+      return .failure(.redirect("redirect loop: \(next) was already visited"))
+    }
+    var options = hs.options
+    options.uri = next
+    if !Redirect.sameOrigin(current, next) {
+      // G4: another origin gets no credentials meant for this one.
+      options.basicAuth = nil
+      options.uri.user = nil
+      options.uri.password = nil
+      let sensitive: Set<String> = ["authorization", "cookie", "proxy-authorization"]
+      options.headers.removeAll { sensitive.contains($0.name.lowercased()) }
+      options.hostOverride = nil
+    }
+    do throws(ClientHandshake.RequestError) {
+      return .success(try ClientHandshake(options: options))
+    } catch {
+      return .failure(.redirect("cannot follow the redirect to \(next): \(error.description)"))
+    }
   }
 
   private func openingHandshake(
-    _ transport: Transport, deadline: Double
+    _ handshake: ClientHandshake, _ transport: Transport, deadline: Double
   ) -> Result<(ClientHandshake.Response, [UInt8]), WebSocketClientError> {
     var hs = handshake
     onRequest?(hs.requestLines(redactingCredentials: true))

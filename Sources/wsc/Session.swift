@@ -151,7 +151,10 @@ final class Session: @unchecked Sendable {
       }
     }
     if settings.verbose {
-      if let line = Trace.proxyChoice(settings.proxyChoice) { Terminal.writeStderr(line + "\n") }
+      client.onProxyChoice = { choice in
+        if let line = Trace.proxyChoice(choice) { Terminal.writeStderr(line + "\n") }
+      }
+      client.onRedirect = { code, next, hop in Terminal.writeStderr(Trace.redirect(code, next, hop) + "\n") }
       client.onProxyTrace = { t in for l in Trace.proxy(t) { Terminal.writeStderr(l + "\n") } }
       client.onRequest = { lines in for l in Trace.sent(lines) { Terminal.writeStderr(l + "\n") } }
       client.onResponseHead = { head in
@@ -321,6 +324,7 @@ final class Session: @unchecked Sendable {
       switch error {
       case .connectFailed: return ExitStatus.connect
       case .proxy: return ExitStatus.proxy
+      case .redirect: return ExitStatus.handshake
       case .tls: return ExitStatus.tls
       case .handshake: return ExitStatus.handshake
       case .protocolViolation: return ExitStatus.protocolViolation
@@ -348,6 +352,7 @@ final class Session: @unchecked Sendable {
     switch error {
     case .connectFailed(let s): return s
     case .proxy(let s): return "proxy error: \(s)"
+    case .redirect(let s): return s
     case .tls(let s): return "TLS error: \(s)"
     case .handshake(let e): return describeHandshake(e)
     case .protocolViolation, .connectionLost, .timeout: return error.description
@@ -360,7 +365,7 @@ final class Session: @unchecked Sendable {
     case .unexpectedStatus(let code, let reason, let head):
       var text = "server rejected the WebSocket connection: HTTP \(code) \(Terminal.escape(reason))"
       if let location = head.values("Location").first, (300..<400).contains(code) {
-        text += " (redirect to \(Terminal.escape(location)), not followed)"
+        text += " (redirect to \(Terminal.escape(location)), not followed: -L follows it)"
       }
       if let versions = head.values("Sec-WebSocket-Version").first, code == 426 || code == 400 {
         text += " (server supports protocol versions: \(Terminal.escape(versions)))"

@@ -19,8 +19,6 @@ struct Settings {
   /// messages (nil: no deadline).
   var countTimeout: Double?
   var binaryInput: Bool
-  /// The proxy, if any, and why (for `-v`).
-  var proxyChoice: ProxyChoice
   /// The kind of message each input line (and each -x message) becomes: binary with -b.
   var inputKind: Message.Kind { binaryInput ? .binary : .text }
   var separator: UInt8
@@ -132,14 +130,19 @@ struct Settings {
         verifyPeer: !command.tls.noCheck, caFile: command.tls.ca, certificateFile: command.tls.cert,
         keyFile: command.tls.key, passphrase: command.tls.passphrase),
       keepalive: try command.session.keepalive())
+    client.proxyRules = ProxyChoice.Rules(
+      flag: command.network.proxy, noProxyFlag: command.network.noproxy, environment: Self.proxyEnvironment())
+    // A proxy that cannot be parsed is a usage error now, not a surprise at connect time.
     do throws(ProxyURL.ParseError) {
-      proxyChoice = try ProxyChoice.choose(
-        for: uri, flag: command.network.proxy, noProxyFlag: command.network.noproxy,
-        environment: Self.proxyEnvironment())
+      _ = try client.proxyRules.choose(for: uri)
     } catch {
       throw ValidationError(error.description)
     }
-    client.proxy = proxyChoice.proxy
+    if let n = command.network.maxRedirects {
+      guard command.network.location else { throw ValidationError("--max-redirects needs -L/--location") }
+      guard n >= 0 else { throw ValidationError("--max-redirects must be 0 or more") }
+    }
+    if command.network.location { client.maxRedirects = command.network.maxRedirects ?? 10 }
     execute = command.sending.execute
     self.wait = wait
     count = command.sending.count

@@ -27,6 +27,11 @@ enum Trace {
     return choice.reason == "no proxy set" ? nil : "\(prefix)no proxy: \(Terminal.escape(choice.reason))"
   }
 
+  /// A redirect followed with -L: "* redirect 1: 302 to ws://host:80/next".
+  static func redirect(_ code: Int, _ next: WebSocketURI, _ hop: Int) -> String {
+    "\(prefix)redirect \(hop): \(code) to \(Terminal.escape(next.description))"
+  }
+
   /// A step of opening the proxy tunnel: "* proxy > CONNECT …", "* proxy < HTTP/1.1 200 …".
   static func proxy(_ trace: ProxyTrace) -> [String] {
     switch trace {

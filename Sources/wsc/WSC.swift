@@ -115,6 +115,16 @@ struct NetworkOptions: ParsableArguments {
       "Hosts to reach without the proxy, comma-separated: names (and their subdomains), IP addresses, CIDR ranges, or * for all (instead of no_proxy).",
       valueName: "hosts"))
   var noproxy: String?
+
+  @Flag(
+    name: [.customShort("L"), .long],
+    help:
+      "Follow redirects (301, 302, 303, 307, 308) of the opening handshake; never from wss:// to ws://, and credentials only to the same origin."
+  )
+  var location = false
+
+  @Option(help: ArgumentHelp("With -L: at most N redirects (default 10).", valueName: "n"))
+  var maxRedirects: Int?
 }
 
 /// What to send and when to stop.

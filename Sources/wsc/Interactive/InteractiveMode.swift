@@ -162,7 +162,10 @@ final class InteractiveMode: @unchecked Sendable {
       display.markEnded()
     }
     if settings.verbose {
-      if let line = Trace.proxyChoice(settings.proxyChoice) { display.postTrace(line) }
+      client.onProxyChoice = { choice in
+        if let line = Trace.proxyChoice(choice) { display.postTrace(line) }
+      }
+      client.onRedirect = { code, next, hop in display.postTrace(Trace.redirect(code, next, hop)) }
       client.onProxyTrace = { t in for l in Trace.proxy(t) { display.postTrace(l) } }
       client.onRequest = { lines in for l in Trace.sent(lines) { display.postTrace(l) } }
       client.onResponseHead = { head in for l in Trace.received(head) { display.postTrace(l) } }
