@@ -118,35 +118,129 @@ enum SocketConnector {
       }
     }
     defer { freeaddrinfo(list) }
-    var errors: [String] = []
+    var candidates: [Candidate] = []
     var node = list
     while let ai = node {
       node = ai.pointee.ai_next
+      var storage = sockaddr_storage()
+      withUnsafeMutableBytes(of: &storage) { raw in
+        raw.copyMemory(
+          from: UnsafeRawBufferPointer(start: ai.pointee.ai_addr, count: Int(ai.pointee.ai_addrlen)))
+      }
+      candidates.append(
+        Candidate(
+          family: ai.pointee.ai_family, type: ai.pointee.ai_socktype, proto: ai.pointee.ai_protocol,
+          address: storage, length: ai.pointee.ai_addrlen,
+          text: describeAddress(sa: ai.pointee.ai_addr, ai.pointee.ai_addrlen)))
+    }
+    return try race(interleaved(candidates), host: host, port: port, deadline: deadline, cancelled: cancelled)
+  }
+
+  /// One resolved address.
+  struct Candidate {
+    var family: Int32
+    var type: Int32
+    var proto: Int32
+    var address: sockaddr_storage
+    var length: socklen_t
+    var text: String
+  }
+
+  /// RFC 8305 §4: alternate the address families, starting with the one the resolver put
+  /// first (getaddrinfo already sorts by RFC 6724 preference).
+  static func interleaved(_ list: [Candidate]) -> [Candidate] {
+    guard let first = list.first?.family else { return [] }
+    let preferred = list.filter { $0.family == first }
+    let others = list.filter { $0.family != first }
+    var out: [Candidate] = []
+    for i in 0..<max(preferred.count, others.count) {
+      if i < preferred.count { out.append(preferred[i]) }
+      if i < others.count { out.append(others[i]) }
+    }
+    return out
+  }
+
+  /// RFC 8305 §5 ("Happy Eyeballs v2"): start the next attempt when the previous one has
+  /// failed or has had 250 ms (the Connection Attempt Delay) without an answer, keep every
+  /// started attempt going, and take the first that connects; the rest are closed. All of
+  /// it inside `deadline`.
+  static func race(
+    _ candidates: [Candidate], host: String, port: Int, deadline: Double, cancelled: () -> Bool
+  ) throws(Failure) -> Int32 {
+    let attemptDelay = 0.25
+    var pending: [(fd: Int32, index: Int)] = []
+    var errors: [String] = []
+    var next = 0
+    var nextStart = MonotonicClock.now()
+    defer { for p in pending { _ = Glibc.close(p.fd) } }
+    while next < candidates.count || !pending.isEmpty {
       if cancelled() { break }
-      let fd = socket(
-        ai.pointee.ai_family, ai.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), ai.pointee.ai_protocol)
-      guard fd >= 0 else {
-        errors.append(errnoText(errno))
-        continue
+      let now = MonotonicClock.now()
+      if now >= deadline {
+        let last = pending.last.map { candidates[$0.index].text } ?? host
+        throw Failure(message: "connecting to \(last)", timedOut: true)
       }
-      let address = describeAddress(sa: ai.pointee.ai_addr, ai.pointee.ai_addrlen)
-      do throws(Failure) {
-        try connectSocket(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen, deadline: deadline)
-        var one: Int32 = 1
-        if ai.pointee.ai_family == AF_INET || ai.pointee.ai_family == AF_INET6 {
-          setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+      // Start the next attempt when it is due, or at once when none is in flight.
+      if next < candidates.count && (pending.isEmpty || now >= nextStart) {
+        let c = candidates[next]
+        next += 1
+        nextStart = now + attemptDelay
+        let fd = socket(c.family, c.type | Int32(SOCK_CLOEXEC.rawValue), c.proto)
+        guard fd >= 0 else {
+          errors.append("\(c.text): \(errnoText(errno))")
+          continue
         }
-        return fd
-      } catch {
-        _ = Glibc.close(fd)
-        if error.timedOut { throw Failure(message: "connecting to \(address)", timedOut: true) }
-        errors.append("\(address): \(error.message)")
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var address = c.address
+        let rc = withUnsafePointer(to: &address) {
+          $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, c.length) }
+        }
+        if rc == 0 { return finish(fd, c) }
+        guard errno == EINPROGRESS || errno == EINTR else {
+          errors.append("\(c.text): \(errnoText(errno))")
+          _ = Glibc.close(fd)
+          continue
+        }
+        pending.append((fd, next - 1))
       }
+      var fds = pending.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
+      var wait = deadline - now
+      if next < candidates.count { wait = min(wait, max(0, nextStart - now)) }
+      let r = poll(&fds, nfds_t(fds.count), Int32((min(wait, 1) * 1000).rounded(.up)))
+      if r < 0 && errno == EINTR { continue }
+      if r <= 0 { continue }
+      var still: [(fd: Int32, index: Int)] = []
+      for (i, p) in pending.enumerated() {
+        guard fds[i].revents != 0 else {
+          still.append(p)
+          continue
+        }
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len)
+        if err == 0 {
+          pending = still + pending[(i + 1)...]
+          return finish(p.fd, candidates[p.index])
+        }
+        errors.append("\(candidates[p.index].text): \(errnoText(err))")
+        _ = Glibc.close(p.fd)
+        // A failure lets the next attempt start now (RFC 8305 §5).
+        nextStart = MonotonicClock.now()
+      }
+      pending = still
     }
     throw Failure(
       message:
         "could not connect to \(host) port \(port): \(errors.isEmpty ? "no address" : errors.joined(separator: "; "))",
       timedOut: false)
+  }
+
+  private static func finish(_ fd: Int32, _ c: Candidate) -> Int32 {
+    var one: Int32 = 1
+    if c.family == AF_INET || c.family == AF_INET6 {
+      setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+    return fd
   }
 
   /// The first address `host` resolves to, as 4 or 16 bytes (for a SOCKS5 proxy that is
