@@ -31,32 +31,63 @@ extension WebSocketClient {
       if error.timedOut { return .failure(.timeout("\(error.message) (the proxy \(proxy))")) }
       return .failure(.proxy("\(error.message) (the proxy \(proxy))"))
     }
-    let socket = SocketTransport(fileDescriptor: fd)
+    // An https:// proxy: TLS to the proxy first (its own name and trust: --proxy-ca), then
+    // the CONNECT inside it, then a relay thread so the tunnel is a plain socket again.
+    let transport: Transport
+    if proxy.kind == .https {
+      let tls: TLSTransport
+      do throws(WebSocketClientError) {
+        tls = try TLSTransport(
+          fileDescriptor: fd, host: proxy.host,
+          isIPLiteral: proxy.isIPv6Literal || NoProxy.addressBytes(proxy.host) != nil,
+          options: configuration.proxyTLS)
+      } catch {
+        _ = Glibc.close(fd)
+        return .failure(.proxy("TLS with the proxy \(proxy): \(error.description)"))
+      }
+      if let error = tls.handshake(wait: { write in waitFor(tls, write: write, deadline: deadline) }) {
+        tls.close()
+        if case .timeout = error {
+          return .failure(.timeout("during the TLS handshake with the proxy \(proxy)"))
+        }
+        return .failure(.proxy("TLS with the proxy \(proxy): \(error.description)"))
+      }
+      transport = tls
+    } else {
+      transport = SocketTransport(fileDescriptor: fd)
+    }
     let outcome: Result<[UInt8], WebSocketClientError>
     switch proxy.kind {
-    case .http: outcome = httpConnect(socket, proxy, uri, deadline)
-    case .socks5, .socks5h: outcome = socks5Connect(socket, proxy, uri, deadline)
+    case .http, .https: outcome = httpConnect(transport, proxy, uri, deadline)
+    case .socks5, .socks5h: outcome = socks5Connect(transport, proxy, uri, deadline)
     }
     switch outcome {
     case .failure(let e):
-      socket.close()
+      transport.close()
       return .failure(e)
     case .success(let leftover) where !leftover.isEmpty:
       // The origin cannot have spoken yet: nothing has been sent through the tunnel. Such
       // bytes are a body the proxy sent after its reply, and must not be taken for the
       // server's (a forged handshake response, or garbage for TLS).
-      socket.close()
+      transport.close()
       return .failure(
         .proxy(
           "the proxy sent \(leftover.count) byte\(leftover.count == 1 ? "" : "s") after its reply, before the"
             + " tunnel was used: \"\(ProxyError.printable(leftover, limit: 64))\""))
     case .success:
-      return .success(socket.detach())
+      if let socket = transport as? SocketTransport { return .success(socket.detach()) }
+      let tls = transport as! TLSTransport
+      guard let relayed = ProxyRelay.start(over: tls) else {
+        let e = errno
+        tls.close()
+        return .failure(.local("cannot create a socket pair for the proxy's TLS: \(errnoText(e))"))
+      }
+      return .success(relayed)
     }
   }
 
   private func httpConnect(
-    _ socket: SocketTransport, _ proxy: ProxyURL, _ uri: WebSocketURI, _ deadline: Double
+    _ socket: Transport, _ proxy: ProxyURL, _ uri: WebSocketURI, _ deadline: Double
   )
     -> Result<[UInt8], WebSocketClientError>
   {
@@ -92,7 +123,7 @@ extension WebSocketClient {
   }
 
   private func socks5Connect(
-    _ socket: SocketTransport, _ proxy: ProxyURL, _ uri: WebSocketURI, _ deadline: Double
+    _ socket: Transport, _ proxy: ProxyURL, _ uri: WebSocketURI, _ deadline: Double
   )
     -> Result<[UInt8], WebSocketClientError>
   {
@@ -144,7 +175,7 @@ extension WebSocketClient {
     }
   }
 
-  private func sendAll(_ socket: SocketTransport, _ bytes: [UInt8], _ deadline: Double)
+  private func sendAll(_ socket: Transport, _ bytes: [UInt8], _ deadline: Double)
     -> WebSocketClientError?
   {
     var written = 0
@@ -161,7 +192,7 @@ extension WebSocketClient {
     return nil
   }
 
-  private func readSome(_ socket: SocketTransport, _ buffer: inout [UInt8], _ deadline: Double) -> Result<
+  private func readSome(_ socket: Transport, _ buffer: inout [UInt8], _ deadline: Double) -> Result<
     Int, WebSocketClientError
   > {
     while true {

@@ -1,15 +1,18 @@
 import WebSocketProtocol
 
 /// A proxy to reach the WebSocket server through, as `--proxy` and the proxy environment
-/// variables give it: `http://` (HTTP CONNECT, RFC 9110 §9.3.6), `socks5://` (RFC 1928,
+/// variables give it: `http://` (HTTP CONNECT, RFC 9110 §9.3.6), `https://` (the same
+/// inside TLS to the proxy), `socks5://` (RFC 1928,
 /// names resolved here) or `socks5h://` (the proxy resolves them), with optional
 /// `user:password@` (percent-decoded; Basic for HTTP, RFC 1929 for SOCKS5).
 ///
-/// A URL without a scheme is `http://`, and without a port it is 1080 — both as curl reads
-/// them. `description` never shows the credentials.
+/// A URL without a scheme is `http://`, and without a port it is 1080 (443 for `https://`)
+/// — as curl reads them. `description` never shows the credentials.
 public struct ProxyURL: Sendable, Hashable, CustomStringConvertible {
   public enum Kind: String, Sendable {
     case http
+    /// HTTP CONNECT inside TLS to the proxy.
+    case https
     case socks5
     case socks5h
   }
@@ -37,14 +40,11 @@ public struct ProxyURL: Sendable, Hashable, CustomStringConvertible {
     case "http": kind = .http
     case "socks5": kind = .socks5
     case "socks5h": kind = .socks5h
-    case "https":
-      throw ParseError(
-        description:
-          "https:// proxies (TLS to the proxy) are not supported yet; use an http:// or socks5:// proxy")
+    case "https": kind = .https
     case "socks4", "socks4a":
       throw ParseError(description: "\(scheme):// proxies are not supported; use socks5:// or socks5h://")
     default:
-      throw ParseError(description: "unsupported proxy scheme \"\(scheme)\" (http, socks5, socks5h)")
+      throw ParseError(description: "unsupported proxy scheme \"\(scheme)\" (http, https, socks5, socks5h)")
     }
     // A trailing "/" is common in the environment (http_proxy=http://proxy:3128/); a path is not.
     if let slash = rest.firstIndex(of: "/") {
@@ -61,7 +61,7 @@ public struct ProxyURL: Sendable, Hashable, CustomStringConvertible {
     }
     host = authority.host
     isIPv6Literal = authority.isIPv6Literal
-    port = authority.port ?? 1080
+    port = authority.port ?? (kind == .https ? 443 : 1080)
     user = authority.user
     password = authority.password
     if kind == .socks5h && host.utf8.count > 255 {

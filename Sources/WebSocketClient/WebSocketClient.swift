@@ -35,6 +35,8 @@ public final class WebSocketClient: WebSocketPeer, @unchecked Sendable {
     public var keepalive: Keepalive?
     /// How to choose the proxy for each URI (`ProxyChoice`); empty rules connect directly.
     public var proxyRules = ProxyChoice.Rules()
+    /// TLS settings for an `https://` proxy (its own trust: `--proxy-ca`, `--proxy-insecure`).
+    public var proxyTLS = TLSOptions()
     /// Follow up to this many redirects of the opening handshake (`-L`); nil follows none.
     public var maxRedirects: Int?
 

@@ -40,6 +40,8 @@ struct ListenSettings {
     if command.network.proxy != nil { unsupported.append("--proxy") }
     if command.network.noproxy != nil { unsupported.append("--noproxy") }
     if command.network.location { unsupported.append("-L/--location") }
+    if command.network.proxyCa != nil { unsupported.append("--proxy-ca") }
+    if command.network.proxyInsecure { unsupported.append("--proxy-insecure") }
     if command.network.maxRedirects != nil { unsupported.append("--max-redirects") }
     if let first = unsupported.first {
       throw ValidationError("\(first) is for connecting; it does not apply to --listen")

@@ -138,6 +138,10 @@ struct Settings {
     } catch {
       throw ValidationError(error.description)
     }
+    client.proxyTLS = TLSOptions(verifyPeer: !command.network.proxyInsecure, caFile: command.network.proxyCa)
+    if command.network.proxyCa != nil && command.network.proxyInsecure {
+      throw ValidationError("--proxy-ca and --proxy-insecure contradict each other")
+    }
     if let n = command.network.maxRedirects {
       guard command.network.location else { throw ValidationError("--max-redirects needs -L/--location") }
       guard n >= 0 else { throw ValidationError("--max-redirects must be 0 or more") }

@@ -116,6 +116,15 @@ struct NetworkOptions: ParsableArguments {
       valueName: "hosts"))
   var noproxy: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "For an https:// proxy: trust this CA file (PEM) for the proxy's certificate instead of the system store.",
+      valueName: "file"))
+  var proxyCa: String?
+
+  @Flag(help: "For an https:// proxy: do not verify the proxy's certificate (a warning says so).")
+  var proxyInsecure = false
+
   @Flag(
     name: [.customShort("L"), .long],
     help:
@@ -328,6 +337,9 @@ struct WSC: ParsableCommand {
     }
     if !settings.client.tls.verifyPeer && settings.client.handshake.uri.secure {
       Terminal.error("warning: --no-check: the server's certificate is not verified (insecure)")
+    }
+    if network.proxyInsecure {
+      Terminal.error("warning: --proxy-insecure: the proxy's certificate is not verified (insecure)")
     }
     let session: Session
     do {

@@ -450,7 +450,6 @@ def test_ws_unix_ignores_proxies(run_wsc, evil, tmp_path):
 @pytest.mark.parametrize(
     "proxy,message",
     [
-        ("https://127.0.0.1:3128", "https:// proxies"),
         ("socks4://127.0.0.1:1080", "socks4:// proxies are not supported"),
         ("ftp://127.0.0.1:21", "unsupported proxy scheme"),
         ("http://127.0.0.1:3128/path", "a proxy URL has no path"),
@@ -470,3 +469,68 @@ def test_proxy_flags_do_not_apply_to_listen(run_wsc):
     for flag in (["--proxy", "http://127.0.0.1:1"], ["--noproxy", "*"]):
         r = run_wsc(["-l", "127.0.0.1:0", *flag], check=False)
         assert r.rc == EXIT_USAGE, r
+
+
+# ---------------------------------------------------------------- https:// proxies
+
+
+@pytest.fixture
+def https_proxy(scripted, certs):
+    """A scripted CONNECT proxy behind TLS, its certificate from the test CA (localhost, 127.0.0.1)."""
+    return scripted("tunnel", tls=certs.server_context("localhost_ip"))
+
+
+def test_ws_through_an_https_proxy(run_wsc, ref, https_proxy, certs):
+    srv = ref(R.echo)
+    r = run_wsc([*ONE, "-v", "--proxy-ca", str(certs.ca_pem), "--proxy", https_proxy.url(), srv.url()],
+                env=no_proxy_env())
+    assert r.rc == EXIT_OK, r
+    assert r.out == b"hello\n"
+    assert https_proxy.requests[0].request_line == f"CONNECT 127.0.0.1:{srv.port} HTTP/1.1"
+
+
+def test_wss_through_an_https_proxy_is_tls_inside_tls(run_wsc, certs, tls_ref, https_proxy):
+    srv = tls_ref(R.echo, ctx=certs.server_context("localhost"))
+    big = "x" * 300_000
+    r = run_wsc(["--count", "1", "-w", "10", *FAST, "--ca", str(certs.ca_pem), "--proxy-ca",
+                 str(certs.ca_pem), "--proxy", https_proxy.url(), srv.url(host="localhost")], env=no_proxy_env(),
+                input=big.encode() + b"\n")
+    assert r.rc == EXIT_OK, r
+    assert r.out == big.encode() + b"\n"
+    assert srv.conn.tls.sni == "localhost"
+    # The proxy saw only TLS records, never the WebSocket request in clear.
+    assert b"GET / HTTP/1.1" not in bytes(https_proxy.relayed_to_origin)
+    assert bytes(https_proxy.relayed_to_origin)[:1] == b"\x16", "the first bytes through are a TLS handshake"
+
+
+def test_an_https_proxy_with_an_untrusted_certificate_is_exit_4(run_wsc, ref, https_proxy, certs):
+    srv = ref(R.echo)
+    r = run_wsc([*ONE, "--proxy", https_proxy.url(), srv.url()], env=no_proxy_env(), check=False)
+    assert r.rc == EXIT_PROXY, r
+    assert f"TLS with the proxy {https_proxy.url()}" in r.stderr and "certificate" in r.stderr, r
+    assert not https_proxy.requests, "the CONNECT went out before the proxy was verified"
+    r = run_wsc([*ONE, "--proxy-insecure", "--proxy", https_proxy.url(), srv.url()], env=no_proxy_env())
+    assert r.rc == EXIT_OK, r
+    assert "warning: --proxy-insecure" in r.stderr
+
+
+def test_an_https_proxy_name_is_checked_against_its_certificate(run_wsc, ref, scripted, certs):
+    srv = ref(R.echo)
+    proxy = scripted("tunnel", tls=certs.server_context("other"))
+    r = run_wsc([*ONE, "--proxy-ca", str(certs.ca_pem), "--proxy", proxy.url(), srv.url()], env=no_proxy_env(),
+                check=False)
+    assert r.rc == EXIT_PROXY, r
+
+
+def test_the_https_proxy_relay_does_not_spin_while_idle_or_after_the_end(start_wsc, ref, https_proxy, certs):
+    srv = ref(R.echo)
+    p = start_wsc(["--proxy-ca", str(certs.ca_pem), "--proxy", https_proxy.url(), *FAST, srv.url()],
+                  keep_stdin_open=True, env=no_proxy_env())
+    assert p.write(b"one\n")
+    assert wait_until(lambda: bytes(p.out) == b"one\n", 5), bytes(p.out)
+    time.sleep(1.5)
+    assert p.cpu_seconds() < 0.5, f"{p.cpu_seconds()} s of CPU while idle"
+    p.close_stdin()
+    r = p.finish(10)
+    assert r.rc == EXIT_OK, r
+    assert srv.conn.close_rcvd_code == 1000

@@ -36,7 +36,8 @@ struct ProxyURLTests {
     #expect(try ProxyURL(parsing: "proxy:8080").kind == .http)
     #expect(try ProxyURL(parsing: "socks5://127.0.0.1").port == 1080)
     #expect(try ProxyURL(parsing: "SOCKS5H://[::1]:1081").description == "socks5h://[::1]:1081")
-    for bad in ["https://p:1", "socks4://p:1", "ftp://p", "http://p:1/x", "http://p:0", "http://:8080"] {
+    #expect(try ProxyURL(parsing: "https://p").port == 443)
+    for bad in ["socks4://p:1", "ftp://p", "http://p:1/x", "http://p:0", "http://:8080"] {
       #expect(throws: ProxyURL.ParseError.self, "\(bad)") { try ProxyURL(parsing: bad) }
     }
   }

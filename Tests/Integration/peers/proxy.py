@@ -16,6 +16,7 @@ Every loop is bounded in time (``limit`` seconds per connection)."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,10 @@ class ProxyRequest:
 
 class ScriptedProxy:
     def __init__(self, mode: str = "tunnel", *, status_line: str = "HTTP/1.1 403 Forbidden",
-                 extra_headers: tuple[str, ...] = (), body: bytes = b"", limit: float = 10.0):
+                 extra_headers: tuple[str, ...] = (), body: bytes = b"", limit: float = 10.0,
+                 tls=None):
+        """``tls``: a server ``ssl.SSLContext`` makes it an ``https://`` proxy."""
+        self.tls = tls
         self.mode = mode
         self.status_line = status_line
         self.extra_headers = extra_headers
@@ -44,6 +48,7 @@ class ScriptedProxy:
         self.requests: list[ProxyRequest] = []
         self.accepts = 0
         self.relayed_to_origin = bytearray()
+        self.tls_failures: list[str] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
         self.port = self._sock.getsockname()[1]
@@ -52,8 +57,9 @@ class ScriptedProxy:
         self._accept_thread = threading.Thread(target=self._accept, daemon=True)
         self._accept_thread.start()
 
-    def url(self, userinfo: str = "") -> str:
-        return f"http://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}"
+    def url(self, userinfo: str = "", host: str = "127.0.0.1") -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{userinfo + '@' if userinfo else ''}{host}:{self.port}"
 
     def close(self) -> None:
         self._stop.set()
@@ -89,6 +95,14 @@ class ScriptedProxy:
 
     def _serve(self, c: socket.socket) -> None:
         deadline = time.monotonic() + self.limit
+        if self.tls is not None:
+            c.settimeout(5)
+            try:
+                c = self.tls.wrap_socket(c, server_side=True)
+            except (OSError, ValueError) as e:
+                self.tls_failures.append(str(e))
+                c.close()
+                return
         c.settimeout(0.2)
         try:
             head = self._read_head(c, deadline)
@@ -147,7 +161,7 @@ class ScriptedProxy:
                 for src, dst, up in ((client, origin, True), (origin, client, False)):
                     try:
                         data = src.recv(65536)
-                    except socket.timeout:
+                    except (socket.timeout, ssl.SSLWantReadError):
                         continue
                     except OSError:
                         return
