@@ -152,3 +152,19 @@ def test_max_redirects_needs_L_and_L_is_not_for_listen(run_wsc):
     assert r.rc == EXIT_USAGE and "--max-redirects needs -L" in r.stderr, r
     r = run_wsc(["-l", "127.0.0.1:0", "-L"], check=False)
     assert r.rc == EXIT_USAGE, r
+
+
+def test_G6_a_401_with_credentials_is_reported_once_not_retried(run_wsc, evil):
+    def script(c):
+        if c.read_request() is None:
+            return
+        c.send(b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n')
+        c.collect(1)
+
+    ev = evil(script)
+    r = run_wsc([*ONE, "-L", "--auth", "user:wrong", ev.url()], check=False)
+    ev.wait()
+    assert r.rc == EXIT_HANDSHAKE, r
+    assert "HTTP 401 Unauthorized" in r.stderr, r
+    assert "wrong" not in r.stderr
+    assert len(ev.conns) == 1, "a refused credential was retried"
