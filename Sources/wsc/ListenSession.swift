@@ -38,7 +38,8 @@ final class ListenSession: @unchecked Sendable {
   }
 
   func run() -> Int32 {
-    let interactive = Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo
+    let interactive =
+      Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo && !settings.jsonl && !settings.jsonlInput
     if interactive { display = Display(colored: settings.prompt.colored) }
     Signals.install(
       onSignal: { [self] signal in interrupted(signal) },
@@ -84,6 +85,7 @@ final class ListenSession: @unchecked Sendable {
     c.onRejected = { [self] error in
       note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
     }
+    if settings.jsonl { return installEventHooks(c) }
     c.onOpen = { [self] accepted in
       state.withLock {
         openCount += 1
@@ -157,6 +159,45 @@ final class ListenSession: @unchecked Sendable {
       ? "--no-subprotocol accepts none" : "-s accepts only \(accepting.joined(separator: ", "))"
     return "client \(client) offered subprotocol\(offered.count == 1 ? "" : "s") \(list); none accepted "
       + "(\(why)), so the client may fail the connection"
+  }
+
+  /// --jsonl: the client's events on stdout, each with `client`; connects and disconnects
+  /// are events too, so stderr keeps only the diagnostics.
+  private func installEventHooks(_ c: WebSocketServer.Connection) {
+    let host = server.boundHost.contains(":") ? "[\(server.boundHost)]" : server.boundHost
+    let scheme = settings.server.tls == nil ? "ws" : "wss"
+    c.onRejected = { [self] error in
+      note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
+    }
+    c.onOpen = { [self] accepted in
+      state.withLock { openCount += 1 }
+      EventLog(output: output, client: c.id).open(
+        url: "\(scheme)://\(host):\(server.boundPort)\(accepted.target)", status: 101,
+        subprotocol: accepted.subprotocol, extensions: accepted.negotiated.map { "\($0)" },
+        headers: accepted.head.headers.map { ($0.name, $0.value) }, handshakeSeconds: nil)
+      for message in settings.execute { c.send(.text, Array(message.utf8)) }
+    }
+    c.onMessageData = { [self] kind, data in
+      if settings.echo { c.send(kind, Array(data)) }
+      if !EventLog(output: output, client: c.id).message(kind, data) { stdoutFailed() }
+    }
+    c.onPing = { [self] data in EventLog(output: output, client: c.id).control("ping", data) }
+    c.onPong = { [self] data in EventLog(output: output, client: c.id).control("pong", data) }
+    c.onIdle = { [self] in
+      if !output.flush() { stdoutFailed() }
+    }
+    c.onError = { [self] error in
+      if case .tls(let reason) = error, c.id == 0 {
+        note("TLS handshake with \(c.remoteAddress) failed: \(Terminal.escape(reason))")
+      }
+    }
+    c.onClose = { [self] result in
+      guard result.wasOpen else { return }
+      state.withLock { openCount -= 1 }
+      EventLog(output: output, client: c.id).close(result, peer: "client")
+      if !output.flush() { stdoutFailed() }
+      if settings.once { finish(Self.exitCode(result)) }
+    }
   }
 
   /// "code 1000", "code 4000, reason \"bye\"", "code 1006: connection lost: …".
@@ -240,6 +281,7 @@ final class ListenSession: @unchecked Sendable {
 
   /// Broadcasts each stdin message; at EOF the server keeps running.
   private func readInput() {
+    if settings.jsonlInput { return readCommands() }
     let kind = settings.inputKind
     var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
     var lineNumber = 0
@@ -264,6 +306,39 @@ final class ListenSession: @unchecked Sendable {
         lineNumber += 1
         Terminal.error(
           "input message \(lineNumber) is larger than --max-message-size (\(settings.server.maxMessageSize) bytes); not sent"
+        )
+      })
+    if case .failed(let message) = outcome { Terminal.error(message) }
+  }
+
+  /// --jsonl-input in listen mode: each command goes to every connected client.
+  private func readCommands() {
+    var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
+    var lineNumber = 0
+    let outcome = reader.run(
+      message: { [self] line in
+        lineNumber += 1
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+        let command: JSONCommand
+        do throws(JSONCommand.Invalid) {
+          command = try JSONCommand.parse(Array(line))
+        } catch {
+          Terminal.error("input line \(lineNumber): \(error.message); not sent")
+          return true
+        }
+        switch command {
+        case .message(let kind, let data): server.broadcast(kind, data)
+        case .ping(let data): server.broadcastPing(data)
+        case .pong(let data): for c in server.openConnections { c.pong(data) }
+        case .close(let code, let reason): server.closeAll(code: code, reason: reason)
+        case .sleep(let seconds): usleep(UInt32(min(seconds, 3600) * 1_000_000))
+        }
+        return true
+      },
+      onOversized: { [self] _ in
+        lineNumber += 1
+        Terminal.error(
+          "input line \(lineNumber) is larger than --max-message-size (\(settings.server.maxMessageSize) bytes); not sent"
         )
       })
     if case .failed(let message) = outcome { Terminal.error(message) }

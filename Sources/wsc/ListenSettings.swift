@@ -20,6 +20,10 @@ struct ListenSettings {
   var base64: Bool
   var showPingPong: Bool
   var verbose: Bool
+  /// --jsonl: each client's events as JSON lines, with `client`.
+  var jsonl: Bool
+  /// --jsonl-input: stdin lines are JSON commands, broadcast to every client.
+  var jsonlInput: Bool
   var prompt: InteractiveOptions
 
   init(command: WSC) throws {
@@ -83,6 +87,14 @@ struct ListenSettings {
     base64 = command.receiving.base64
     showPingPong = command.receiving.showPingPong
     verbose = command.session.verbose
+    jsonl = command.receiving.jsonl
+    jsonlInput = command.sending.jsonlInput
+    if jsonl && (command.receiving.base64 || command.receiving.noSeparator) {
+      throw ValidationError("--base64 and --no-separator do not apply with --jsonl")
+    }
+    if jsonlInput && command.sending.binary {
+      throw ValidationError("-b does not apply with --jsonl-input: each command says its type")
+    }
     prompt = command.interactive
   }
 

@@ -118,6 +118,19 @@ final class OutputWriter: Sendable {
     }
   }
 
+  /// Appends one line as it is, then "\n" (a `--jsonl` event: already escaped JSON, so
+  /// the same on a terminal as on a pipe).
+  @discardableResult
+  func writeLine(_ line: String) -> Bool {
+    state.withLock { s in
+      guard s.failure == nil else { return false }
+      s.buffer.append(contentsOf: line.utf8)
+      s.buffer.append(UInt8(ascii: "\n"))
+      if s.buffer.count >= Self.flushThreshold || format.terminal { s.flush() }
+      return s.failure == nil
+    }
+  }
+
   /// Writes out the buffer; returns false once stdout has failed.
   @discardableResult
   func flush() -> Bool {

@@ -47,6 +47,12 @@ final class Session: @unchecked Sendable {
   /// Fired when the connection ends, to end a stdin read still waiting for input
   /// (DESIGN.md §4 "the connection ends first").
   private let connectionEnded = StopPipe()
+  /// --jsonl: where the events go; nil for the human formats.
+  private let events: EventLog?
+  private var connectStarted = MonotonicClock.now()
+  /// Pings sent by --jsonl-input, by payload, for the RTT of their Pongs.
+  private let pingsSent = ConditionLock()
+  private var pingTimes: [[UInt8]: Double] = [:]
 
   /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
   /// true when it did) and terminal resizes.
@@ -60,6 +66,7 @@ final class Session: @unchecked Sendable {
     format.base64Binary = settings.base64
     format.terminal = Terminal.isTTY(1)
     output = OutputWriter(format: format)
+    events = settings.jsonl ? EventLog(output: output) : nil
     client = try WebSocketClient(configuration: settings.client)
   }
 
@@ -67,6 +74,7 @@ final class Session: @unchecked Sendable {
     Signals.install(session: self)
     if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     installHooks()
+    connectStarted = MonotonicClock.now()
     client.connect()
     // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
     let kind = settings.inputKind
@@ -88,6 +96,9 @@ final class Session: @unchecked Sendable {
       endOfInput(wait: interactiveEOF ? 0 : settings.wait)
     }
     let result = client.waitForClose()
+    // The result is set just before the onClose hook runs; its output (the --jsonl close
+    // event) must be written before the process exits.
+    activity.withLock { while !ended { activity.wait() } }
     output.flush()
     return exitCode(result)
   }
@@ -95,7 +106,7 @@ final class Session: @unchecked Sendable {
   /// DESIGN.md §4: the prompt when stdin and stdout are terminals, unless `-x` makes this a
   /// one-shot run (with `-w -1` the prompt follows the preamble). Echo mode ignores stdin.
   static func isInteractive(_ settings: Settings) -> Bool {
-    Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo
+    Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo && !settings.jsonl && !settings.jsonlInput
       && (settings.execute.isEmpty || settings.wait < 0)
   }
 
@@ -106,6 +117,13 @@ final class Session: @unchecked Sendable {
     client.onOpen = { [self] response in
       // -v: the agreed extension parameters, e.g. "* permessage-deflate: client_max_window_bits=15".
       if verbose { for e in response.negotiated { Terminal.writeStderr("\(Trace.prefix)\(e)\n") } }
+      events?.open(
+        url: settings.client.handshake.uri.description, status: 101, subprotocol: response.subprotocol,
+        extensions: response.head.values("Sec-WebSocket-Extensions").flatMap {
+          HTTPHeadParser.commaList($0).map(String.init)
+        },
+        headers: response.head.headers.map { ($0.name, $0.value) },
+        handshakeSeconds: MonotonicClock.now() - connectStarted)
       activity.withLock {
         opened = true
         lastActivity = MonotonicClock.now()
@@ -117,9 +135,10 @@ final class Session: @unchecked Sendable {
       // --count N: exactly N messages are printed (issue 20); what follows the Nth, already
       // on its way before our Close, is read and dropped.
       if countTarget > 0 && count > countTarget { return }
-      if echo {
-        client.send(kind, Array(data))
-      } else if !output.write(kind, data) {
+      if echo { client.send(kind, Array(data)) }
+      if let events {
+        if !events.message(kind, data) { stdoutFailed() }
+      } else if !echo && !output.write(kind, data) {
         stdoutFailed()
       }
       lastMessageTime.store(MonotonicClock.now().bitPattern, ordering: .relaxed)
@@ -135,14 +154,25 @@ final class Session: @unchecked Sendable {
     client.onIdle = { [self] in
       if !output.flush() { stdoutFailed() }
     }
-    client.onClose = { [self] _ in
+    if let events {
+      client.onError = { error in events.error(error, exitCode: Self.exitStatus(for: error)) }
+    }
+    client.onClose = { [self] result in
+      events?.close(result, peer: "server")
+      if events != nil && !output.flush() { stdoutFailed() }
       activity.withLock {
         ended = true
         activity.broadcast()
       }
       connectionEnded.fire()
     }
-    if settings.showPingPong {
+    if let events {
+      client.onPing = { data in events.control("ping", data) }
+      client.onPong = { [self] data in
+        let sent = pingsSent.withLock { pingTimes.removeValue(forKey: data) }
+        events.control("pong", data, rttSeconds: sent.map { MonotonicClock.now() - $0 })
+      }
+    } else if settings.showPingPong {
       client.onPing = { data in
         Terminal.error("received ping (\(data.count) bytes): \(Terminal.escape(data))")
       }
@@ -216,6 +246,7 @@ final class Session: @unchecked Sendable {
   /// has more: input not yet read is not sent). The messages of each read go to the
   /// connection as one batch.
   private func readInput() {
+    if settings.jsonlInput { return readCommands() }
     let kind = settings.inputKind
     var reader = InputReader(
       separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
@@ -241,6 +272,56 @@ final class Session: @unchecked Sendable {
         defer { batch = MessageBatch() }
         return client.send(kind, batch: batch)
       })
+    if case .failed(let message) = outcome {
+      localError = message
+    }
+  }
+
+  /// --jsonl-input: each stdin line is a command (JSONCommand). A bad line is reported
+  /// with its number and skipped; the session goes on. `close` ends the reading.
+  private func readCommands() {
+    var reader = InputReader(
+      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
+    var lineNumber = 0
+    let outcome = reader.run(
+      message: { [self] line in
+        lineNumber += 1
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+        let command: JSONCommand
+        do throws(JSONCommand.Invalid) {
+          command = try JSONCommand.parse(Array(line))
+        } catch {
+          Terminal.error("input line \(lineNumber): \(error.message); not sent")
+          return true
+        }
+        switch command {
+        case .message(let kind, let data): return client.send(kind, data)
+        case .ping(let data):
+          pingsSent.withLock { pingTimes[data] = MonotonicClock.now() }
+          return client.ping(data)
+        case .pong(let data): return client.pong(data)
+        case .close(let code, let reason):
+          client.close(code: code, reason: reason)
+          return false
+        case .sleep(let seconds):
+          // The end of the connection cuts the sleep short.
+          client.waitUntilQueueDrained()
+          var pfd = pollfd(fd: connectionEnded.fd, events: Int16(POLLIN), revents: 0)
+          let deadline = MonotonicClock.now() + seconds
+          while MonotonicClock.now() < deadline {
+            let ms = Int32(((deadline - MonotonicClock.now()) * 1000).rounded(.up))
+            if poll(&pfd, 1, max(ms, 0)) != 0 && pfd.revents != 0 { return false }
+          }
+          return true
+        }
+      },
+      onOversized: { [self] _ in
+        lineNumber += 1
+        Terminal.error(
+          "input line \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent"
+        )
+      },
+      onChunkEnd: { true })
     if case .failed(let message) = outcome {
       localError = message
     }
@@ -321,17 +402,7 @@ final class Session: @unchecked Sendable {
     }
     if let error = result.error {
       if !(endShown && result.wasOpen) { Terminal.error(Self.errorText(error)) }
-      switch error {
-      case .connectFailed: return ExitStatus.connect
-      case .proxy: return ExitStatus.proxy
-      case .redirect: return ExitStatus.handshake
-      case .tls: return ExitStatus.tls
-      case .handshake: return ExitStatus.handshake
-      case .protocolViolation: return ExitStatus.protocolViolation
-      case .connectionLost: return ExitStatus.connectionLost
-      case .timeout: return ExitStatus.timeout
-      case .local: return ExitStatus.localIO
-      }
+      return Self.exitStatus(for: error)
     }
     if let shortfall = countShortfall(result) { return shortfall }
     guard let received = result.received else { return ExitStatus.ok }
@@ -344,6 +415,21 @@ final class Session: @unchecked Sendable {
           "server closed the connection: code \(code), reason \"\(Terminal.escape(received.reason))\"")
       }
       return ExitStatus.peerClosed
+    }
+  }
+
+  /// The exit code an error leads to (DESIGN.md §5).
+  static func exitStatus(for error: WebSocketClientError) -> Int32 {
+    switch error {
+    case .connectFailed: return ExitStatus.connect
+    case .proxy: return ExitStatus.proxy
+    case .redirect: return ExitStatus.handshake
+    case .tls: return ExitStatus.tls
+    case .handshake: return ExitStatus.handshake
+    case .protocolViolation: return ExitStatus.protocolViolation
+    case .connectionLost: return ExitStatus.connectionLost
+    case .timeout: return ExitStatus.timeout
+    case .local: return ExitStatus.localIO
     }
   }
 

@@ -26,6 +26,10 @@ struct Settings {
   var outputSeparator: UInt8?
   var base64: Bool
   var echo: Bool
+  /// --jsonl: events as JSON lines on stdout (EventLog).
+  var jsonl: Bool
+  /// --jsonl-input: stdin lines are JSON commands.
+  var jsonlInput: Bool
   var showPingPong: Bool
   var verbose: Bool
   var closeCode: UInt16
@@ -159,6 +163,18 @@ struct Settings {
     outputSeparator = command.receiving.noSeparator ? nil : separator
     base64 = command.receiving.base64
     echo = command.receiving.echo
+    jsonl = command.receiving.jsonl
+    jsonlInput = command.sending.jsonlInput
+    if jsonl {
+      for (set, flag) in [
+        (command.receiving.base64, "--base64"), (command.receiving.noSeparator, "--no-separator"),
+      ] where set {
+        throw ValidationError("\(flag) does not apply with --jsonl (binary data is base64 in the events)")
+      }
+    }
+    if jsonlInput && command.sending.binary {
+      throw ValidationError("-b does not apply with --jsonl-input: each command says its type")
+    }
     showPingPong = command.receiving.showPingPong
     verbose = command.session.verbose
     closeCode = code

@@ -158,6 +158,12 @@ struct SendingOptions: ParsableArguments {
     help: "Input and output messages are separated by NUL, not newline.")
   var null = false
 
+  @Flag(
+    help:
+      "Read each stdin line as a JSON command: {\"text\": …}, {\"binary\": \"base64\"}, {\"ping\": …}, {\"close\": {\"code\": 1000, \"reason\": …}}, {\"sleep\": seconds}."
+  )
+  var jsonlInput = false
+
   @Option(
     help: ArgumentHelp(
       "Print exactly N messages, then close; wait for them (no idle wait) until they arrive, the server closes, or an explicit -w S passes (exit 9).",
@@ -169,6 +175,12 @@ struct SendingOptions: ParsableArguments {
 struct ReceivingOptions: ParsableArguments {
   @Flag(name: [.customShort("P"), .long], help: "Print a notice on stderr for each ping and pong.")
   var showPingPong = false
+
+  @Flag(
+    help:
+      "Write every event (open, message, ping, pong, close, error) to stdout as one JSON object per line (schema: Docs/Events.md)."
+  )
+  var jsonl = false
 
   @Option(help: ArgumentHelp("Largest message accepted or sent (suffixes K, M, G).", valueName: "size"))
   var maxMessageSize: String = "64M"
