@@ -38,6 +38,7 @@ final class ListenSession: @unchecked Sendable {
   }
 
   func run() -> Int32 {
+    Stamp.origin = MonotonicClock.now()
     let interactive =
       Terminal.isTTY(0) && Terminal.isTTY(1) && !settings.echo && !settings.jsonl && !settings.jsonlInput
     if interactive { display = Display(colored: settings.prompt.colored) }
@@ -111,8 +112,8 @@ final class ListenSession: @unchecked Sendable {
       c.onMessage = { [self] message in
         let tag = state.withLock { tagging } ? "[\(c.id)] " : ""
         if let display {
-          display.post(tag + display.formatMessage(message))
-        } else if !output.write(message, prefix: tag) {
+          display.post(Stamp.prefix() + tag + display.formatMessage(message))
+        } else if !output.write(message, prefix: Stamp.prefix() + tag) {
           stdoutFailed()
         }
       }

@@ -88,6 +88,9 @@ struct ListenSettings {
     showPingPong = command.receiving.showPingPong
     verbose = command.session.verbose
     jsonl = command.receiving.jsonl
+    if let t = command.receiving.timestamps, t != "local" && t != "relative" {
+      throw ValidationError("--timestamps takes local or relative, not \"\(Terminal.escape(t))\"")
+    }
     jsonlInput = command.sending.jsonlInput
     if jsonl && (command.receiving.base64 || command.receiving.noSeparator) {
       throw ValidationError("--base64 and --no-separator do not apply with --jsonl")

@@ -75,6 +75,7 @@ final class Session: @unchecked Sendable {
     if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     installHooks()
     connectStarted = MonotonicClock.now()
+    Stamp.origin = connectStarted
     client.connect()
     // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
     let kind = settings.inputKind
@@ -138,7 +139,7 @@ final class Session: @unchecked Sendable {
       if echo { client.send(kind, Array(data)) }
       if let events {
         if !events.message(kind, data) { stdoutFailed() }
-      } else if !echo && !output.write(kind, data) {
+      } else if !echo && !output.write(kind, data, prefix: Stamp.prefix()) {
         stdoutFailed()
       }
       lastMessageTime.store(MonotonicClock.now().bitPattern, ordering: .relaxed)

@@ -164,6 +164,9 @@ struct Settings {
     base64 = command.receiving.base64
     echo = command.receiving.echo
     jsonl = command.receiving.jsonl
+    if let t = command.receiving.timestamps, t != "local" && t != "relative" {
+      throw ValidationError("--timestamps takes local or relative, not \"\(Terminal.escape(t))\"")
+    }
     jsonlInput = command.sending.jsonlInput
     if jsonl {
       for (set, flag) in [

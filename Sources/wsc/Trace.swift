@@ -12,7 +12,8 @@ import WebSocketProtocol
 /// At the prompt a bare "> " line is the prompt or a typed message and "< " a message
 /// received, so a trace line must never start with either.
 enum Trace {
-  static let prefix = "* "
+  /// "* ", after the --timestamps prefix when that is on.
+  static var prefix: String { Stamp.prefix() + "* " }
 
   /// Lines sent (a request, or a response in listen mode), escaped.
   static func sent(_ lines: [String]) -> [String] {

@@ -182,6 +182,12 @@ struct ReceivingOptions: ParsableArguments {
   )
   var jsonl = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Put the time before each message and -v line: --timestamps (local time, milliseconds) or --timestamps=relative (seconds since connecting).",
+      valueName: "local|relative"))
+  var timestamps: String?
+
   @Option(help: ArgumentHelp("Largest message accepted or sent (suffixes K, M, G).", valueName: "size"))
   var maxMessageSize: String = "64M"
 
@@ -291,7 +297,14 @@ struct WSC: ParsableCommand {
       print(FishCompletion.script(for: Self.self))
       Glibc.exit(ExitStatus.ok)
     }
-    Self.main(Self.rewritingBarePassphrase(arguments))
+    let rewritten = Self.rewritingBarePassphrase(arguments)
+    // Read before any thread starts: Stamp.mode is set once, here.
+    if let parsed = try? Self.parse(rewritten), let text = parsed.receiving.timestamps,
+      let mode = Stamp.Mode(rawValue: text)
+    {
+      Stamp.mode = mode
+    }
+    Self.main(rewritten)
   }
 
   /// `--passphrase` may stand without a value (wscat's `--passphrase [pw]`): when the next
@@ -304,6 +317,12 @@ struct WSC: ParsableCommand {
       if a == "--" {
         out += arguments[i...]
         break
+      }
+      // --timestamps alone means local time; --timestamps=relative picks the other form.
+      if a == "--timestamps" {
+        out.append("--timestamps=local")
+        i += 1
+        continue
       }
       if a == "--passphrase" {
         let next = i + 1 < arguments.count ? arguments[i + 1] : nil

@@ -633,3 +633,17 @@ def test_issue20_item5_verbose_trace_is_distinct_from_the_prompt(term, ref):
     assert "\x1b[2m* > GET / HTTP/1.1" in t.screen(escapes=True), t.screen(escapes=True)
     t.keys("C-d")
     assert t.exit_code() == EXIT_OK
+
+
+def test_timestamps_before_each_message_at_the_prompt(term, ref):
+    import re
+
+    r = ref(echo)
+    t = term([r.url(), *FAST, "--timestamps"])
+    prompt_ready(t)
+    t.type("stamped")
+    t.keys("Enter")
+    screen = t.wait_for("< stamped")
+    assert re.search(r"^\d\d:\d\d:\d\d\.\d{3} < stamped$", screen, re.M), screen
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK

@@ -134,7 +134,7 @@ final class InteractiveMode: @unchecked Sendable {
       // prompt, so the replies below them make sense (issue 20).
       for message in preamble { display.post(Prompt.text + Terminal.escape(message)) }
     }
-    client.onMessage = { message in display.post(display.formatMessage(message)) }
+    client.onMessage = { message in display.post(Stamp.prefix() + display.formatMessage(message)) }
     client.onPong = { [self] data in
       let sentAt: Double? = pingLock.withLock {
         guard let i = pendingPings.firstIndex(where: { $0.data == data }) else { return nil }
