@@ -9,7 +9,13 @@ import WebSocketProtocol
 enum JSON {
   case null
   case bool(Bool)
-  case number(Double)
+  /// The number as written (so re-rendering never rounds 12345678901234567890).
+  case number(Number)
+
+  struct Number {
+    let text: String
+    var value: Double { Double(text) ?? .nan }
+  }
   case string(String)
   case array([JSON])
   /// Members in order; a repeated name keeps its last value in `subscript`.
@@ -210,10 +216,9 @@ enum JSON {
         if at < bytes.count && (bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-")) { at += 1 }
         guard digits(&self) > 0 else { throw fail("invalid number") }
       }
-      guard let v = Double(String(decoding: bytes[start..<at], as: UTF8.self)) else {
-        throw fail("invalid number")
-      }
-      return .number(v)
+      let text = String(decoding: bytes[start..<at], as: UTF8.self)
+      guard Double(text) != nil else { throw fail("invalid number") }
+      return .number(Number(text: text))
     }
   }
 

@@ -58,7 +58,7 @@ enum JSONCommand: Equatable {
       case .null: break
       case .object:
         if let c = argument["code"] {
-          guard case .number(let n) = c, n == n.rounded(), let v = UInt16(exactly: n),
+          guard case .number(let n) = c, let v = UInt16(n.text),
             CloseCode.isValidOnWire(v)
           else { throw Invalid(message: "\"close\" code must be 1000–1003, 1007–1014 or 3000–4999") }
           code = v
@@ -72,7 +72,7 @@ enum JSONCommand: Equatable {
       }
       return .close(code: code, reason: reason)
     case "sleep":
-      guard case .number(let s) = argument, s >= 0, s <= 3600 else {
+      guard case .number(let n) = argument, case let s = n.value, s >= 0, s <= 3600 else {
         throw Invalid(message: "\"sleep\" takes seconds, 0 to 3600")
       }
       return .sleep(s)

@@ -111,6 +111,17 @@ final class ListenSession: @unchecked Sendable {
     } else {
       c.onMessage = { [self] message in
         let tag = state.withLock { tagging } ? "[\(c.id)] " : ""
+        if message.kind == .text, let lines = settings.jsonDisplay?.lines(message.data) {
+          let stamp = Stamp.prefix()
+          for line in lines {
+            if let display {
+              display.post(stamp + tag + line)
+            } else if !output.writeLine(stamp + tag + line) {
+              stdoutFailed()
+            }
+          }
+          return
+        }
         if let display {
           display.post(Stamp.prefix() + tag + display.formatMessage(message))
         } else if !output.write(message, prefix: Stamp.prefix() + tag) {

@@ -22,6 +22,8 @@ struct ListenSettings {
   var verbose: Bool
   /// --jsonl: each client's events as JSON lines, with `client`.
   var jsonl: Bool
+  /// -j/--json: how JSON text messages are shown; nil shows them as they are.
+  var jsonDisplay: JSONDisplay?
   /// --jsonl-input: stdin lines are JSON commands, broadcast to every client.
   var jsonlInput: Bool
   var prompt: InteractiveOptions
@@ -88,6 +90,7 @@ struct ListenSettings {
     showPingPong = command.receiving.showPingPong
     verbose = command.session.verbose
     jsonl = command.receiving.jsonl
+    jsonDisplay = try Settings.jsonDisplay(command)
     if let t = command.receiving.timestamps, t != "local" && t != "relative" {
       throw ValidationError("--timestamps takes local or relative, not \"\(Terminal.escape(t))\"")
     }

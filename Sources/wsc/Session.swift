@@ -139,6 +139,9 @@ final class Session: @unchecked Sendable {
       if echo { client.send(kind, Array(data)) }
       if let events {
         if !events.message(kind, data) { stdoutFailed() }
+      } else if !echo, kind == .text, let lines = settings.jsonDisplay?.lines(data) {
+        let stamp = Stamp.prefix()
+        for line in lines where !output.writeLine(stamp + line) { stdoutFailed() }
       } else if !echo && !output.write(kind, data, prefix: Stamp.prefix()) {
         stdoutFailed()
       }

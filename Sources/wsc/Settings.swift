@@ -28,6 +28,8 @@ struct Settings {
   var echo: Bool
   /// --jsonl: events as JSON lines on stdout (EventLog).
   var jsonl: Bool
+  /// -j/--json: how JSON text messages are shown; nil shows them as they are.
+  var jsonDisplay: JSONDisplay?
   /// --jsonl-input: stdin lines are JSON commands.
   var jsonlInput: Bool
   var showPingPong: Bool
@@ -164,6 +166,7 @@ struct Settings {
     base64 = command.receiving.base64
     echo = command.receiving.echo
     jsonl = command.receiving.jsonl
+    jsonDisplay = try Settings.jsonDisplay(command)
     if let t = command.receiving.timestamps, t != "local" && t != "relative" {
       throw ValidationError("--timestamps takes local or relative, not \"\(Terminal.escape(t))\"")
     }
@@ -241,5 +244,17 @@ struct Settings {
       if let value = getenv(name) { env[name] = String(cString: value) }
     }
     return env
+  }
+
+  /// -j/--json[=compact], checked against the flags it cannot go with.
+  static func jsonDisplay(_ command: WSC) throws -> JSONDisplay? {
+    guard let text = command.receiving.json else { return nil }
+    guard let style = JSONDisplay.Style(rawValue: text) else {
+      throw ValidationError("--json takes pretty or compact, not \"\(Terminal.escape(text))\"")
+    }
+    if command.receiving.jsonl {
+      throw ValidationError("-j/--json is for people; --jsonl already writes JSON")
+    }
+    return JSONDisplay(style: style, color: command.interactive.colored)
   }
 }

@@ -188,6 +188,13 @@ struct ReceivingOptions: ParsableArguments {
       valueName: "local|relative"))
   var timestamps: String?
 
+  @Option(
+    name: [.customShort("j"), .long],
+    help: ArgumentHelp(
+      "Show text messages that are JSON indented (and coloured on a terminal): -j/--json, or --json=compact for one line each. Other text is shown as it is.",
+      valueName: "pretty|compact"))
+  var json: String?
+
   @Option(help: ArgumentHelp("Largest message accepted or sent (suffixes K, M, G).", valueName: "size"))
   var maxMessageSize: String = "64M"
 
@@ -321,6 +328,12 @@ struct WSC: ParsableCommand {
       // --timestamps alone means local time; --timestamps=relative picks the other form.
       if a == "--timestamps" {
         out.append("--timestamps=local")
+        i += 1
+        continue
+      }
+      // -j/--json alone means pretty; --json=compact keeps one message a line.
+      if a == "--json" || a == "-j" {
+        out.append("--json=pretty")
         i += 1
         continue
       }

@@ -647,3 +647,18 @@ def test_timestamps_before_each_message_at_the_prompt(term, ref):
     assert re.search(r"^\d\d:\d\d:\d\d\.\d{3} < stamped$", screen, re.M), screen
     t.keys("C-d")
     assert t.exit_code() == EXIT_OK
+
+
+def test_json_at_the_prompt_is_indented_and_coloured(term, evil):
+    ev = evil(peer())
+    t = term([ev.url(), *FAST, "-j"], env={})
+    prompt_ready(t)
+    ev.conn.send(E.text('{"k": [1, true], "s": "v"}'))
+    t.wait_for('"s": "v"')
+    screen = t.screen()
+    assert '< {\n    "k": [\n      1,\n      true\n    ],\n    "s": "v"\n  }' in screen, screen
+    coloured = t.screen(escapes=True)
+    # tmux re-encodes the SGR codes: bold blue keys, green strings, cyan numbers.
+    assert "\x1b[34m\"k\"" in coloured and "\x1b[32m\"v\"" in coloured and "\x1b[36m1" in coloured, repr(coloured)
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK

@@ -134,7 +134,16 @@ final class InteractiveMode: @unchecked Sendable {
       // prompt, so the replies below them make sense (issue 20).
       for message in preamble { display.post(Prompt.text + Terminal.escape(message)) }
     }
-    client.onMessage = { message in display.post(Stamp.prefix() + display.formatMessage(message)) }
+    let jsonDisplay = settings.jsonDisplay
+    client.onMessage = { message in
+      let stamp = Stamp.prefix()
+      if message.kind == .text, let lines = jsonDisplay?.lines(message.data) {
+        let arrow = display.colored ? "\u{1B}[32m<\u{1B}[0m " : "< "
+        for (i, line) in lines.enumerated() { display.post(stamp + (i == 0 ? arrow : "  ") + line) }
+      } else {
+        display.post(stamp + display.formatMessage(message))
+      }
+    }
     client.onPong = { [self] data in
       let sentAt: Double? = pingLock.withLock {
         guard let i = pendingPings.firstIndex(where: { $0.data == data }) else { return nil }
