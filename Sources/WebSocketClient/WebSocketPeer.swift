@@ -38,6 +38,9 @@ public class WebSocketPeer: @unchecked Sendable {
   public var onPing: (([UInt8]) -> Void)?
   /// A Pong arrived.
   public var onPong: (([UInt8]) -> Void)?
+  /// The Pong of a keepalive Ping arrived, this many seconds after the Ping went out
+  /// (before `onPong`).
+  public var onKeepalivePong: ((Double) -> Void)?
   /// The connection failed; `onClose` follows.
   public var onError: ((WebSocketClientError) -> Void)?
   /// The connection ended; called exactly once, last.
@@ -112,6 +115,7 @@ public class WebSocketPeer: @unchecked Sendable {
     onMessageData = nil
     onPing = nil
     onPong = nil
+    onKeepalivePong = nil
     onError = nil
     onClose = nil
     onIdle = nil
@@ -311,7 +315,7 @@ public class WebSocketPeer: @unchecked Sendable {
     // Keepalive: when the next Ping is due (nil: no more Pings), and the one awaiting its
     // Pong, with the time the Pong is due by.
     var nextPing = limits.keepalive.map { MonotonicClock.now() + $0.interval }
-    var unansweredPing: (payload: [UInt8], deadline: Double)? = nil
+    var unansweredPing: (payload: [UInt8], deadline: Double, sent: Double)? = nil
     var pingsSent: UInt32 = 0
 
     // Read once: hooks are set before the connection starts.
@@ -328,7 +332,10 @@ public class WebSocketPeer: @unchecked Sendable {
           if let dataHook { m.data.withUnsafeBytes { dataHook(m.kind, $0) } } else { messageHook?(m) }
         case .ping(let p): onPing?(p)
         case .pong(let p):
-          if p == unansweredPing?.payload { unansweredPing = nil }
+          if let ping = unansweredPing, p == ping.payload {
+            unansweredPing = nil
+            onKeepalivePong?(MonotonicClock.now() - ping.sent)
+          }
           onPong?(p)
         case .frame(let t): onFrame?(t)
         case .close(let frame):
@@ -370,7 +377,7 @@ public class WebSocketPeer: @unchecked Sendable {
       {
         pingsSent &+= 1
         let payload = withUnsafeBytes(of: pingsSent.bigEndian) { Array($0) }
-        if (try? connection.ping(payload)) != nil { unansweredPing = (payload, now + keepalive.timeout) }
+        if (try? connection.ping(payload)) != nil { unansweredPing = (payload, now + keepalive.timeout, now) }
         nextPing = now + keepalive.interval
       }
 

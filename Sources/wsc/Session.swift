@@ -172,9 +172,42 @@ final class Session: @unchecked Sendable {
     }
     if let events {
       client.onPing = { data in events.control("ping", data) }
+      let keepaliveRTT = Atomic<UInt64>(0)
+      client.onKeepalivePong = { rtt in keepaliveRTT.store(rtt.bitPattern, ordering: .relaxed) }
       client.onPong = { [self] data in
-        let sent = pingsSent.withLock { pingTimes.removeValue(forKey: data) }
-        events.control("pong", data, rttSeconds: sent.map { MonotonicClock.now() - $0 })
+        var sent = pingsSent.withLock { pingTimes.removeValue(forKey: data) }.map {
+          MonotonicClock.now() - $0
+        }
+        // A keepalive Pong: its RTT was just reported by onKeepalivePong.
+        let k = keepaliveRTT.exchange(0, ordering: .relaxed)
+        if sent == nil && k != 0 { sent = Double(bitPattern: k) }
+        events.control("pong", data, rttSeconds: sent)
+      }
+    } else if settings.showPingPong || settings.verbose, settings.client.keepalive != nil {
+      if settings.showPingPong {
+        client.onPing = { data in
+          Terminal.error("received ping (\(data.count) bytes): \(Terminal.escape(data))")
+        }
+      }
+      // -P or -v with --ping-interval: each keepalive Pong with its round-trip time (with
+      // -P on the "received pong" line of that Pong).
+      let pendingRTT = Atomic<UInt64>(0)
+      let showPongs = settings.showPingPong
+      client.onKeepalivePong = { rtt in
+        if showPongs {
+          pendingRTT.store(rtt.bitPattern, ordering: .relaxed)
+        } else {
+          Terminal.error("keepalive pong in \(InteractiveMode.milliseconds(rtt * 1000)) ms")
+        }
+      }
+      if showPongs {
+        client.onPong = { data in
+          let rtt = pendingRTT.exchange(0, ordering: .relaxed)
+          let suffix =
+            rtt == 0
+            ? "" : ", keepalive round trip \(InteractiveMode.milliseconds(Double(bitPattern: rtt) * 1000)) ms"
+          Terminal.error("received pong (\(data.count) bytes): \(Terminal.escape(data))\(suffix)")
+        }
       }
     } else if settings.showPingPong {
       client.onPing = { data in

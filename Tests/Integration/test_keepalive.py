@@ -82,3 +82,21 @@ def test_K4_bad_keepalive_options_are_usage_errors(run_wsc, args, message):
     r = run_wsc(["ws://127.0.0.1:1/", *args], timeout=5)
     assert r.rc == EXIT_USAGE, r
     assert message in r.stderr, r
+
+
+def test_keepalive_rtt_is_shown_with_P_and_in_jsonl(run_wsc, ref):
+    """Issue 14: each keepalive Pong's round-trip time, with -P (or -v) and in --jsonl."""
+    import json
+    import re
+
+    from peers import ref as R
+
+    srv = ref(R.echo)
+    r = run_wsc([srv.url(), "-P", "--ping-interval", "0.2", "-w", "0.9", "--close-timeout", "1"], input=b"x\n")
+    rtts = re.findall(r"received pong \(4 bytes\): .*, keepalive round trip ([0-9.]+) ms", r.stderr)
+    assert len(rtts) >= 2 and all(float(x) >= 0 for x in rtts), r.stderr
+    r = run_wsc([srv.url(), "-v", "--ping-interval", "0.2", "-w", "0.9", "--close-timeout", "1"], input=b"x\n")
+    assert len(re.findall(r"keepalive pong in ([0-9.]+) ms", r.stderr)) >= 2, r.stderr
+    r = run_wsc([srv.url(), "--jsonl", "--ping-interval", "0.2", "-w", "0.9", "--close-timeout", "1"], input=b"x\n")
+    pongs = [e for e in map(json.loads, r.out.decode().splitlines()) if e["event"] == "pong"]
+    assert len(pongs) >= 2 and all(p["rtt_ms"] >= 0 for p in pongs), r.out
