@@ -59,4 +59,8 @@ static inline int wsc_history_save(History *h, const char *path) {
   return history(h, &ev, H_SAVE, path);
 }
 
+// The libedit headers' version (histedit.h), for --version: libedit has no runtime query.
+static inline int wsc_libedit_major(void) { return LIBEDIT_MAJOR; }
+static inline int wsc_libedit_minor(void) { return LIBEDIT_MINOR; }
+
 #endif

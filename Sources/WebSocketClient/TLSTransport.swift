@@ -413,6 +413,11 @@ final class TLSTransport: Transport {
   }
 }
 
+/// The OpenSSL in use, as it names itself ("OpenSSL 3.0.17 1 Jul 2025"), for `--version`.
+public func openSSLVersion() -> String {
+  String(cString: OpenSSL_version(OPENSSL_VERSION))
+}
+
 /// The certificate and key a TLS server presents (listen mode with `--cert`/`--key`).
 public struct TLSServerOptions: Sendable {
   public var certificateFile: String

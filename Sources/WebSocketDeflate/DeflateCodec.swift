@@ -189,3 +189,8 @@ public final class DeflateCodec: MessageExtension {
     }
   }
 }
+
+/// The zlib in use ("1.2.13"), for `--version`.
+public func zlibRuntimeVersion() -> String {
+  String(cString: zlibVersion())
+}

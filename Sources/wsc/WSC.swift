@@ -278,7 +278,8 @@ struct WSC: ParsableCommand {
 
       Shell completion: wsc --generate-completion-script bash|zsh|fish prints the
       script for that shell (install commands in the README).
-      """)
+      """,
+    version: Version.text)
 
   @Argument(help: "The WebSocket URL.")
   var url: String?

@@ -55,3 +55,18 @@ def test_issue20_item8_completion_scripts_list_every_alias_of_every_option(run_w
     # "--option=value" spelling must reach it too.
     r = run_wsc(["--generate-completion-script=fish"])
     assert r.rc == EXIT_OK and r.out == scripts["fish"].encode(), r
+
+
+def test_version_names_wsc_and_its_libraries_and_matches_the_changelog(run_wsc):
+    import re
+    from pathlib import Path
+
+    r = run_wsc(["--version"])
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    m = re.fullmatch(r"wsc (\d+)\.(\d+)\.(\d+)", lines[0])
+    assert m, lines
+    assert lines[1].startswith("OpenSSL ") and lines[2].startswith("zlib ") and lines[3].startswith("libedit "), lines
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text()
+    top = re.search(r"^## (\d+\.\d+\.\d+)", changelog, re.M).group(1)
+    assert top == lines[0].split()[1], "CHANGELOG.md's newest entry is not this version"
