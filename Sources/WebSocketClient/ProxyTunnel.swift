@@ -103,15 +103,7 @@ extension WebSocketClient {
       switch readSome(socket, &buffer, deadline) {
       case .failure(let e): return .failure(e)
       case .success(let n):
-        var outcome: Result<HTTPConnectHandshake.Reply?, ProxyError> = .success(nil)
-        buffer.withUnsafeBytes { raw in
-          do throws(ProxyError) {
-            outcome = .success(try hs.receive(UnsafeRawBufferPointer(rebasing: raw[..<n])))
-          } catch {
-            outcome = .failure(error)
-          }
-        }
-        switch outcome {
+        switch Self.feed(buffer, n, { (bytes) throws(ProxyError) in try hs.receive(bytes) }) {
         case .failure(let error): return .failure(.proxy(error.description))
         case .success(nil): continue
         case .success(let reply?):
@@ -154,15 +146,7 @@ extension WebSocketClient {
       switch readSome(socket, &buffer, deadline) {
       case .failure(let e): return .failure(e)
       case .success(let n):
-        var outcome: Result<Socks5Handshake.Step?, ProxyError> = .success(nil)
-        buffer.withUnsafeBytes { raw in
-          do throws(ProxyError) {
-            outcome = .success(try hs.receive(UnsafeRawBufferPointer(rebasing: raw[..<n])))
-          } catch {
-            outcome = .failure(error)
-          }
-        }
-        switch outcome {
+        switch Self.feed(buffer, n, { (bytes) throws(ProxyError) in try hs.receive(bytes) }) {
         case .failure(let error): return .failure(.proxy(error.description))
         case .success(nil): continue
         case .success(.send(let bytes)?):
@@ -171,6 +155,19 @@ extension WebSocketClient {
           onProxyTrace?(.note("SOCKS5: tunnel open"))
           return .success(leftover)
         }
+      }
+    }
+  }
+
+  /// The first `n` bytes of `buffer` fed to a handshake, its typed error kept.
+  private static func feed<T>(
+    _ buffer: [UInt8], _ n: Int, _ receive: (UnsafeRawBufferPointer) throws(ProxyError) -> T
+  ) -> Result<T, ProxyError> {
+    buffer.withUnsafeBytes { raw in
+      do throws(ProxyError) {
+        return .success(try receive(UnsafeRawBufferPointer(rebasing: raw[..<n])))
+      } catch {
+        return .failure(error)
       }
     }
   }

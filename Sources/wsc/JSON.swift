@@ -19,11 +19,17 @@ enum JSON {
   case string(String)
   case array([JSON])
   /// Members in order; a repeated name keeps its last value in `subscript`.
-  case object([(String, JSON)])
+  case object([Member])
+
+  /// One `"name": value` of an object.
+  struct Member {
+    var name: String
+    var value: JSON
+  }
 
   subscript(key: String) -> JSON? {
     guard case .object(let members) = self else { return nil }
-    return members.last { $0.0 == key }?.1
+    return members.last { $0.name == key }?.value
   }
 
   /// What a line failed on, for the stderr message.
@@ -80,7 +86,7 @@ enum JSON {
 
     mutating func object(depth: Int) throws(ParseError) -> JSON {
       at += 1
-      var members: [(String, JSON)] = []
+      var members: [Member] = []
       skipSpace()
       if at < bytes.count && bytes[at] == UInt8(ascii: "}") {
         at += 1
@@ -94,7 +100,7 @@ enum JSON {
         guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("expected ':'") }
         at += 1
         skipSpace()
-        members.append((name, try value(depth: depth + 1)))
+        members.append(Member(name: name, value: try value(depth: depth + 1)))
         skipSpace()
         guard at < bytes.count else { throw fail("unexpected end of the line in an object") }
         if bytes[at] == UInt8(ascii: ",") {

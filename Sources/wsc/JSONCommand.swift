@@ -29,9 +29,10 @@ enum JSONCommand: Equatable {
       throw Invalid(message: "invalid JSON at byte \(error.offset + 1): \(error.message)")
     }
     guard case .object(let members) = value else { throw Invalid(message: "expected a JSON object") }
-    guard members.count == 1, let (name, argument) = members.first else {
+    guard members.count == 1, let member = members.first else {
       throw Invalid(message: "expected exactly one command (text, binary, ping, pong, close or sleep)")
     }
+    let (name, argument) = (member.name, member.value)
     switch name {
     case "text":
       guard case .string(let s) = argument else { throw Invalid(message: "\"text\" takes a string") }
@@ -80,4 +81,18 @@ enum JSONCommand: Equatable {
       throw Invalid(message: "unknown command \"\(name)\" (text, binary, ping, pong, close or sleep)")
     }
   }
+}
+
+/// Input line `number` of --jsonl-input: its command, or nil for a blank line or one that is
+/// not a command (then said on stderr; the caller goes on with the next line).
+func readJSONCommand(_ line: UnsafeRawBufferPointer, number: Int) -> JSONCommand? {
+  if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+  let command: JSONCommand
+  do throws(JSONCommand.Invalid) {
+    command = try JSONCommand.parse(Array(line))
+  } catch {
+    Terminal.error("input line \(number): \(error.message); not sent")
+    return nil
+  }
+  return command
 }

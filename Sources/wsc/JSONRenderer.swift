@@ -44,9 +44,9 @@ enum JSONRenderer {
       out += "{" + newline
       var i = 0
       for member in members {
-        let key: String = paint(JSON.quote(member.0), "34;1", color)
+        let key: String = paint(JSON.quote(member.name), "34;1", color)
         out += pad + key + (pretty ? ": " : ":")
-        render(member.1, into: &out, indent: indent + 1, pretty: pretty, color: color)
+        render(member.value, into: &out, indent: indent + 1, pretty: pretty, color: color)
         i += 1
         out += (i < members.count ? "," : "") + newline
       }

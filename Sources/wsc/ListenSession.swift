@@ -330,14 +330,7 @@ final class ListenSession: @unchecked Sendable {
     let outcome = reader.run(
       message: { [self] line in
         lineNumber += 1
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
-        let command: JSONCommand
-        do throws(JSONCommand.Invalid) {
-          command = try JSONCommand.parse(Array(line))
-        } catch {
-          Terminal.error("input line \(lineNumber): \(error.message); not sent")
-          return true
-        }
+        guard let command = readJSONCommand(line, number: lineNumber) else { return true }
         switch command {
         case .message(let kind, let data): server.broadcast(kind, data)
         case .ping(let data): server.broadcastPing(data)

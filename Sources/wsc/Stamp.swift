@@ -6,6 +6,12 @@ import WebSocketClient
   import Darwin
 #endif
 
+/// `n` in decimal with leading zeros to `width` digits ("07", "000123").
+func zeroPadded(_ n: Int, _ width: Int) -> String {
+  let s = String(n)
+  return String(repeating: "0", count: max(0, width - s.count)) + s
+}
+
 /// `--timestamps`: when each message and trace line of the human formats arrived, as a
 /// prefix: local time with milliseconds ("13:21:31.123 "), or with `--timestamps=relative`
 /// seconds since the connection started ("+1.234 "). `--jsonl` has its own `ts`.
@@ -35,10 +41,7 @@ enum Stamp {
       var seconds = now.tv_sec
       var parts = tm()
       localtime_r(&seconds, &parts)
-      func pad(_ n: Int, _ width: Int) -> String {
-        let s = String(n)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
-      }
+      let pad = zeroPadded
       return "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
         + "\(pad(Int(now.tv_nsec / 1_000_000), 3)) "
     }

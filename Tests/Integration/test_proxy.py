@@ -19,6 +19,7 @@ from helpers import EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, FAST, wait_until
 from peers import ref as R
 from peers import tls as T
 from peers.proxy import ScriptedProxy
+from test_tls import certs, tls_ref  # noqa: F401  (fixtures)
 
 EXIT_PROXY = 4
 ONE = ["-x", "hello", "--count", "1", "-w", "5", *FAST]
@@ -198,25 +199,6 @@ def test_socks5_proxy_that_cannot_reach_the_origin_says_why(run_wsc, microsocks,
 
 
 # ---------------------------------------------------------------- wss:// through the tunnel
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> T.CertSet:
-    return T.CertSet(tmp_path_factory.mktemp("proxy-certs"))
-
-
-@pytest.fixture
-def tls_ref():
-    servers: list[T.TlsRef] = []
-
-    def make(handler, *, ctx, **kw) -> T.TlsRef:
-        s = T.TlsRef(handler, ctx=ctx, **kw)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.close()
 
 
 def test_D6_wss_through_each_proxy_verifies_the_origin_name(run_wsc, certs, tls_ref, tinyproxy, microsocks):

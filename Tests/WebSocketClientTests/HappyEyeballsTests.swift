@@ -8,25 +8,30 @@ import Testing
   import Darwin
 #endif
 
-/// A listening socket on `family`'s loopback; returns (fd, port).
-private func listener(_ family: Int32, backlog: Int32) throws -> (Int32, Int) {
-  let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-  try #require(fd >= 0)
+/// The loopback address of `family` with `port`, and its length.
+private func loopback(_ family: Int32, port: Int) -> (sockaddr_storage, socklen_t) {
   var storage = sockaddr_storage()
-  var length: socklen_t
   if family == AF_INET6 {
     var a = sockaddr_in6()
     a.sin6_family = sa_family_t(AF_INET6)
     a.sin6_addr = in6addr_loopback
+    a.sin6_port = UInt16(port).bigEndian
     withUnsafeBytes(of: &a) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-    length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-  } else {
-    var a = sockaddr_in()
-    a.sin_family = sa_family_t(AF_INET)
-    a.sin_addr.s_addr = inet_addr("127.0.0.1")
-    withUnsafeBytes(of: &a) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-    length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return (storage, socklen_t(MemoryLayout<sockaddr_in6>.size))
   }
+  var a = sockaddr_in()
+  a.sin_family = sa_family_t(AF_INET)
+  a.sin_addr.s_addr = inet_addr("127.0.0.1")
+  a.sin_port = UInt16(port).bigEndian
+  withUnsafeBytes(of: &a) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+  return (storage, socklen_t(MemoryLayout<sockaddr_in>.size))
+}
+
+/// A listening socket on `family`'s loopback (a free port); returns (fd, port).
+private func listener(_ family: Int32, backlog: Int32) throws -> (Int32, Int) {
+  let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+  try #require(fd >= 0)
+  var (storage, length) = loopback(family, port: 0)
   let ok = withUnsafeMutablePointer(to: &storage) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
       bind(fd, $0, length) == 0 && listen(fd, backlog) == 0 && getsockname(fd, $0, &length) == 0
@@ -40,23 +45,7 @@ private func listener(_ family: Int32, backlog: Int32) throws -> (Int32, Int) {
 }
 
 private func candidate(_ family: Int32, port: Int) -> SocketConnector.Candidate {
-  var storage = sockaddr_storage()
-  var length: socklen_t
-  if family == AF_INET6 {
-    var a = sockaddr_in6()
-    a.sin6_family = sa_family_t(AF_INET6)
-    a.sin6_addr = in6addr_loopback
-    a.sin6_port = UInt16(port).bigEndian
-    withUnsafeBytes(of: &a) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-    length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-  } else {
-    var a = sockaddr_in()
-    a.sin_family = sa_family_t(AF_INET)
-    a.sin_addr.s_addr = inet_addr("127.0.0.1")
-    a.sin_port = UInt16(port).bigEndian
-    withUnsafeBytes(of: &a) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-    length = socklen_t(MemoryLayout<sockaddr_in>.size)
-  }
+  let (storage, length) = loopback(family, port: port)
   return .init(
     family: family, type: Int32(SOCK_STREAM.rawValue), proto: 0, address: storage, length: length,
     text: family == AF_INET6 ? "[::1]:\(port)" : "127.0.0.1:\(port)")
