@@ -271,13 +271,21 @@ struct WSC: ParsableCommand {
       (Basic auth), host:port (means ws://), ws+unix:/path/to.sock:/request/path.
 
       Exit codes: 0 normal close, 1 server closed with another code, 3 could not
-      connect, 5 TLS failure, 6 handshake rejected, 7 protocol violation by the
+      connect, 4 proxy failure, 5 TLS failure, 6 handshake rejected, 7 protocol violation by the
       server, 8 connection lost, 9 timeout, 10 local I/O error, 64 usage error,
       130/143 interrupted. With --listen: 3 when the address cannot be bound; with
       --once, the first client's close as above.
 
       Shell completion: wsc --generate-completion-script bash|zsh|fish prints the
       script for that shell (install commands in the README).
+
+      Examples:
+        wsc ws://127.0.0.1:8080/                 the prompt, in a terminal
+        seq 3 | wsc ws://127.0.0.1:8080/         lines in, replies out
+        wsc --count 1 -w 5 -x ping wss://host/   one reply, or exit 9
+        wsc --jsonl ws://host/feed | jq .        every event as JSON
+        wsc --proxy http://proxy:3128 -L wss://host/
+        wsc -l 8080 --echo                       an echo server
       """,
     version: Version.text)
 
