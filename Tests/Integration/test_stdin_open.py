@@ -173,9 +173,14 @@ ENDINGS = {
 }
 
 
+# The two stdin readers: lines as messages, and --jsonl-input's JSON commands (issue 14).
+READERS = {"lines": [], "jsonl-input": ["--jsonl-input"]}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
 @pytest.mark.parametrize("stdin", ["eof", "open", "tty"])
 @pytest.mark.parametrize("ending", list(ENDINGS))
-def test_every_ending_with_every_kind_of_stdin(start_wsc, evil, ending, stdin):
+def test_every_ending_with_every_kind_of_stdin(start_wsc, evil, ending, stdin, reader):
     """Close 1000 → 0, Close 4001 → 1, a protocol error → 7 (we send 1002), a reset → 8, a
     keepalive timeout → 9 (we send 1011): the same exit, the same output and a prompt end
     whether stdin is at EOF, open and idle, or a terminal. (At EOF the 2 s idle wait is
@@ -183,7 +188,7 @@ def test_every_ending_with_every_kind_of_stdin(start_wsc, evil, ending, stdin):
     extra, code, closes = ENDINGS[ending]
     script, ended = _ending(ending)
     ev = evil(script)
-    with wsc_with_stdin(start_wsc, [ev.url(), *FAST, *extra], stdin) as p:
+    with wsc_with_stdin(start_wsc, [ev.url(), *FAST, *extra, *READERS[reader]], stdin) as p:
         ev.wait(HANG + 5)
         r = p.finish(HANG + 10)
     assert r.rc == code, r
@@ -289,9 +294,10 @@ def test_idle_stdin_costs_no_cpu_while_the_connection_is_open(start_wsc, evil):
 # ---------------------------------------------------------------- listen mode
 
 
+@pytest.mark.parametrize("reader", list(READERS))
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)])
-def test_listen_with_idle_stdin_exits_at_once_on_a_signal(listen, sig, code):  # noqa: F811
-    srv = listen()
+def test_listen_with_idle_stdin_exits_at_once_on_a_signal(listen, sig, code, reader):  # noqa: F811
+    srv = listen(READERS[reader])
     with connect(srv.url, open_timeout=5):
         assert srv.wait_stderr("client 1 connected")
         sent = time.monotonic()
@@ -302,8 +308,9 @@ def test_listen_with_idle_stdin_exits_at_once_on_a_signal(listen, sig, code):  #
     finished_within(r, sent)
 
 
-def test_listen_once_with_idle_stdin_exits_when_the_client_leaves(listen):  # noqa: F811
-    srv = listen(["--once"])
+@pytest.mark.parametrize("reader", list(READERS))
+def test_listen_once_with_idle_stdin_exits_when_the_client_leaves(listen, reader):  # noqa: F811
+    srv = listen(["--once", *READERS[reader]])
     with connect(srv.url, open_timeout=5) as ws:
         ws.send("hello")
         assert srv.wait_stderr("client 1 connected")
