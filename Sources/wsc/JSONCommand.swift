@@ -83,16 +83,31 @@ enum JSONCommand: Equatable {
   }
 }
 
-/// Input line `number` of --jsonl-input: its command, or nil for a blank line or one that is
-/// not a command (then said on stderr; the caller goes on with the next line).
-func readJSONCommand(_ line: UnsafeRawBufferPointer, number: Int) -> JSONCommand? {
-  if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
-  let command: JSONCommand
-  do throws(JSONCommand.Invalid) {
-    command = try JSONCommand.parse(Array(line))
-  } catch {
-    Terminal.error("input line \(number): \(error.message); not sent")
-    return nil
-  }
-  return command
+/// Reads `--jsonl-input` commands from stdin and hands each to `perform`, until EOF,
+/// `stopFD`, or `perform` returns false. A blank line is skipped; a line that is not a
+/// command, or is longer than `maxSize`, is reported on stderr with its number and not
+/// performed, and the reading goes on (client and listen mode alike).
+func readJSONCommands(
+  separator: UInt8, maxSize: Int, stopFD: Int32 = -1, perform: (JSONCommand) -> Bool
+) -> InputReader.Outcome {
+  var reader = InputReader(separator: separator, maxSize: maxSize, stopFD: stopFD)
+  var lineNumber = 0
+  return reader.run(
+    message: { line in
+      lineNumber += 1
+      if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+      let command: JSONCommand
+      do throws(JSONCommand.Invalid) {
+        command = try JSONCommand.parse(Array(line))
+      } catch {
+        Terminal.error("input line \(lineNumber): \(error.message); not sent")
+        return true
+      }
+      return perform(command)
+    },
+    onOversized: { _ in
+      lineNumber += 1
+      Terminal.error(
+        "input line \(lineNumber) is larger than --max-message-size (\(maxSize) bytes); not sent")
+    })
 }

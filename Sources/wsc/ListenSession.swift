@@ -325,27 +325,17 @@ final class ListenSession: @unchecked Sendable {
 
   /// --jsonl-input in listen mode: each command goes to every connected client.
   private func readCommands() {
-    var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
-    var lineNumber = 0
-    let outcome = reader.run(
-      message: { [self] line in
-        lineNumber += 1
-        guard let command = readJSONCommand(line, number: lineNumber) else { return true }
-        switch command {
-        case .message(let kind, let data): server.broadcast(kind, data)
-        case .ping(let data): server.broadcastPing(data)
-        case .pong(let data): for c in server.openConnections { c.pong(data) }
-        case .close(let code, let reason): server.closeAll(code: code, reason: reason)
-        case .sleep(let seconds): usleep(UInt32(min(seconds, 3600) * 1_000_000))
-        }
-        return true
-      },
-      onOversized: { [self] _ in
-        lineNumber += 1
-        Terminal.error(
-          "input line \(lineNumber) is larger than --max-message-size (\(settings.server.maxMessageSize) bytes); not sent"
-        )
-      })
+    let outcome = readJSONCommands(separator: settings.separator, maxSize: settings.server.maxMessageSize) {
+      [self] command in
+      switch command {
+      case .message(let kind, let data): server.broadcast(kind, data)
+      case .ping(let data): server.broadcastPing(data)
+      case .pong(let data): for c in server.openConnections { c.pong(data) }
+      case .close(let code, let reason): server.closeAll(code: code, reason: reason)
+      case .sleep(let seconds): usleep(UInt32(min(seconds, 3600) * 1_000_000))
+      }
+      return true
+    }
     if case .failed(let message) = outcome { Terminal.error(message) }
   }
 

@@ -317,41 +317,30 @@ final class Session: @unchecked Sendable {
   /// --jsonl-input: each stdin line is a command (JSONCommand). A bad line is reported
   /// with its number and skipped; the session goes on. `close` ends the reading.
   private func readCommands() {
-    var reader = InputReader(
-      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
-    var lineNumber = 0
-    let outcome = reader.run(
-      message: { [self] line in
-        lineNumber += 1
-        guard let command = readJSONCommand(line, number: lineNumber) else { return true }
-        switch command {
-        case .message(let kind, let data): return client.send(kind, data)
-        case .ping(let data):
-          pingsSent.withLock { pingTimes[data] = MonotonicClock.now() }
-          return client.ping(data)
-        case .pong(let data): return client.pong(data)
-        case .close(let code, let reason):
-          client.close(code: code, reason: reason)
-          return false
-        case .sleep(let seconds):
-          // The end of the connection cuts the sleep short.
-          client.waitUntilQueueDrained()
-          var pfd = pollfd(fd: connectionEnded.fd, events: Int16(POLLIN), revents: 0)
-          let deadline = MonotonicClock.now() + seconds
-          while MonotonicClock.now() < deadline {
-            let ms = Int32(((deadline - MonotonicClock.now()) * 1000).rounded(.up))
-            if poll(&pfd, 1, max(ms, 0)) != 0 && pfd.revents != 0 { return false }
-          }
-          return true
+    let outcome = readJSONCommands(
+      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd
+    ) { [self] command in
+      switch command {
+      case .message(let kind, let data): return client.send(kind, data)
+      case .ping(let data):
+        pingsSent.withLock { pingTimes[data] = MonotonicClock.now() }
+        return client.ping(data)
+      case .pong(let data): return client.pong(data)
+      case .close(let code, let reason):
+        client.close(code: code, reason: reason)
+        return false
+      case .sleep(let seconds):
+        // The end of the connection cuts the sleep short.
+        client.waitUntilQueueDrained()
+        var pfd = pollfd(fd: connectionEnded.fd, events: Int16(POLLIN), revents: 0)
+        let deadline = MonotonicClock.now() + seconds
+        while MonotonicClock.now() < deadline {
+          let ms = Int32(((deadline - MonotonicClock.now()) * 1000).rounded(.up))
+          if poll(&pfd, 1, max(ms, 0)) != 0 && pfd.revents != 0 { return false }
         }
-      },
-      onOversized: { [self] _ in
-        lineNumber += 1
-        Terminal.error(
-          "input line \(lineNumber) is larger than --max-message-size (\(settings.client.maxMessageSize) bytes); not sent"
-        )
-      },
-      onChunkEnd: { true })
+        return true
+      }
+    }
     if case .failed(let message) = outcome {
       localError = message
     }
