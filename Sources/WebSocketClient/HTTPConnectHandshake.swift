@@ -92,13 +92,9 @@ public struct HTTPConnectHandshake: Sendable {
   static func status(_ line: String) throws(ProxyError) -> (Int, String) {
     let b = Array(line.utf8)
     guard b.starts(with: Array("HTTP/1.".utf8)) else { throw notHTTP(b.prefix(16)) }
-    guard b.count >= 12, b[8] == UInt8(ascii: " "),
-      b[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-      b.count == 12 || b[12] == UInt8(ascii: " ")
-    else {
+    guard let status = HTTPHeadParser.statusLine(line) else {
       throw ProxyError("invalid status line from the proxy: \"\(ProxyError.printable(b))\"")
     }
-    let code = Int(b[9] - 48) * 100 + Int(b[10] - 48) * 10 + Int(b[11] - 48)
-    return (code, b.count > 13 ? String(decoding: b[13...], as: UTF8.self) : "")
+    return (status.code, status.reason)
   }
 }

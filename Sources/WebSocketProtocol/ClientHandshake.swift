@@ -265,18 +265,13 @@ public struct ClientHandshake: Sendable {
   /// -www` answers `HTTP/1.0 200 ok`) is still a rejection with a status worth reporting;
   /// only a 1xx from it is invalid, as HTTP/1.0 has none.
   static func parseStatusLine(_ line: String) throws(ResponseError) -> (Int, String) {
-    let bytes = Array(line.utf8)
-    guard bytes.count >= 12, bytes.starts(with: Array("HTTP/1.".utf8)),
-      bytes[7] == UInt8(ascii: "1") || bytes[7] == UInt8(ascii: "0"), bytes[8] == UInt8(ascii: " "),
-      bytes[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-      bytes.count == 12 || bytes[12] == UInt8(ascii: " ")
+    guard let status = HTTPHeadParser.statusLine(line),
+      status.minorVersion == UInt8(ascii: "1")
+        || (status.minorVersion == UInt8(ascii: "0") && status.code >= 200)
     else {
       throw .invalidStatusLine(line)
     }
-    let code = Int(bytes[9] - 48) * 100 + Int(bytes[10] - 48) * 10 + Int(bytes[11] - 48)
-    if bytes[7] == UInt8(ascii: "0") && code < 200 { throw .invalidStatusLine(line) }
-    let reason = bytes.count > 13 ? String(decoding: bytes[13...], as: UTF8.self) : ""
-    return (code, reason)
+    return (status.code, status.reason)
   }
 
   /// Checks a 101 response (§4.1, items 2–6 of the response checks).

@@ -127,6 +127,26 @@ public struct HTTPHeadParser: Sendable {
     }
   }
 
+  /// A response's status line, `HTTP/1.x SP 3DIGIT [SP reason]` (RFC 9112 §4).
+  public struct StatusLine: Sendable, Hashable {
+    /// The digit after "HTTP/1.", as a byte ("0", "1"…): the callers decide which they accept.
+    public var minorVersion: UInt8
+    public var code: Int
+    public var reason: String
+  }
+
+  /// `line` as a status line, or nil when it is not one.
+  public static func statusLine(_ line: String) -> StatusLine? {
+    let b = Array(line.utf8)
+    guard b.count >= 12, b.starts(with: Array("HTTP/1.".utf8)), b[8] == UInt8(ascii: " "),
+      b[9...11].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+      b.count == 12 || b[12] == UInt8(ascii: " ")
+    else { return nil }
+    let code = Int(b[9] - 48) * 100 + Int(b[10] - 48) * 10 + Int(b[11] - 48)
+    return StatusLine(
+      minorVersion: b[7], code: code, reason: b.count > 13 ? String(decoding: b[13...], as: UTF8.self) : "")
+  }
+
   /// Splits a comma-separated header value into trimmed, non-empty elements (RFC 9110 §5.6.1).
   public static func commaList(_ value: String) -> [Substring] {
     value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
