@@ -22,7 +22,7 @@ enum Stamp {
     case relative
   }
 
-  /// Set once by `main` before any other thread starts, and only read after that.
+  /// Set once by `WSC.run` before any other thread starts, and only read after that.
   nonisolated(unsafe) static var mode = Mode.off
   /// When the connection started (or listen mode began), for `relative`.
   nonisolated(unsafe) static var origin = MonotonicClock.now()

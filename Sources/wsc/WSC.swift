@@ -313,14 +313,7 @@ struct WSC: ParsableCommand {
       print(FishCompletion.script(for: Self.self))
       Glibc.exit(ExitStatus.ok)
     }
-    let rewritten = Self.rewritingBarePassphrase(arguments)
-    // Read before any thread starts: Stamp.mode is set once, here.
-    if let parsed = try? Self.parse(rewritten), let text = parsed.receiving.timestamps,
-      let mode = Stamp.Mode(rawValue: text)
-    {
-      Stamp.mode = mode
-    }
-    Self.main(rewritten)
+    Self.main(Self.rewritingBarePassphrase(arguments))
   }
 
   /// `--passphrase` may stand without a value (wscat's `--passphrase [pw]`): when the next
@@ -369,6 +362,8 @@ struct WSC: ParsableCommand {
   }
 
   func run() throws {
+    // Set once, before any thread starts (validate() has checked the value).
+    if let text = receiving.timestamps, let mode = Stamp.Mode(rawValue: text) { Stamp.mode = mode }
     if listenOptions.listen != nil {
       var settings = try ListenSettings(command: self)
       if tls.passphrasePrompt {
