@@ -140,7 +140,7 @@ extension WebSocketClient {
       return .failure(.proxy(error.description))
     }
     if let e = sendAll(socket, hs.greeting(), deadline) { return .failure(e) }
-    // SOCKS5 replies are short: read a little at a time so no tunnel byte is read early.
+    // SOCKS5 replies are short (at most 262 bytes); bytes read past one are the leftover.
     var buffer = [UInt8](repeating: 0, count: 512)
     while true {
       switch readSome(socket, &buffer, deadline) {

@@ -86,6 +86,9 @@ final class ListenSession: @unchecked Sendable {
     c.onRejected = { [self] error in
       note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
     }
+    c.onIdle = { [self] in
+      if !output.flush() { stdoutFailed() }
+    }
     if settings.jsonl { return installEventHooks(c) }
     c.onOpen = { [self] accepted in
       state.withLock {
@@ -111,26 +114,16 @@ final class ListenSession: @unchecked Sendable {
     } else {
       c.onMessage = { [self] message in
         let tag = state.withLock { tagging } ? "[\(c.id)] " : ""
-        if message.kind == .text, let lines = settings.jsonDisplay?.lines(message.data) {
-          let stamp = Stamp.prefix()
-          for line in lines {
-            if let display {
-              display.post(stamp + tag + line)
-            } else if !output.writeLine(stamp + tag + line) {
-              stdoutFailed()
-            }
-          }
-          return
-        }
+        let prefix = Stamp.prefix() + tag
         if let display {
-          display.post(Stamp.prefix() + tag + display.formatMessage(message))
-        } else if !output.write(message, prefix: Stamp.prefix() + tag) {
+          let lines = message.kind == .text ? settings.jsonDisplay?.lines(message.data) : nil
+          for line in lines ?? [display.formatMessage(message)] { display.post(prefix + line) }
+        } else if message.kind == .text, let lines = settings.jsonDisplay?.lines(message.data) {
+          for line in lines where !output.writeLine(prefix + line) { stdoutFailed() }
+        } else if !output.write(message, prefix: prefix) {
           stdoutFailed()
         }
       }
-    }
-    c.onIdle = { [self] in
-      if !output.flush() { stdoutFailed() }
     }
     if settings.showPingPong {
       c.onPing = { [self] data in
@@ -147,12 +140,8 @@ final class ListenSession: @unchecked Sendable {
     // -v: a browser that rejected the certificate, a client without the CA, plain HTTP on
     // the wss:// port. Clients that connect and leave (port checks) are only shown with -v.
     c.onError = { [self] error in
-      guard c.id == 0 else { return }
-      if case .tls(let reason) = error {
-        note("TLS handshake with \(c.remoteAddress) failed: \(Terminal.escape(reason))")
-      } else if verbose {
-        note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))")
-      }
+      guard c.id == 0, !noteTLSFailure(c, error), verbose else { return }
+      note("connection from \(c.remoteAddress): \(Terminal.escape(error.description))")
     }
     c.onClose = { [self] result in
       guard result.wasOpen else { return }
@@ -173,14 +162,18 @@ final class ListenSession: @unchecked Sendable {
       + "(\(why)), so the client may fail the connection"
   }
 
+  /// Says that a TLS handshake failed, and returns true, when `error` is that.
+  private func noteTLSFailure(_ c: WebSocketServer.Connection, _ error: WebSocketClientError) -> Bool {
+    guard case .tls(let reason) = error else { return false }
+    note("TLS handshake with \(c.remoteAddress) failed: \(Terminal.escape(reason))")
+    return true
+  }
+
   /// --jsonl: the client's events on stdout, each with `client`; connects and disconnects
   /// are events too, so stderr keeps only the diagnostics.
   private func installEventHooks(_ c: WebSocketServer.Connection) {
     let host = server.boundHost.contains(":") ? "[\(server.boundHost)]" : server.boundHost
     let scheme = settings.server.tls == nil ? "ws" : "wss"
-    c.onRejected = { [self] error in
-      note("refused a request from \(c.remoteAddress): \(error.status) \(Terminal.escape(error.description))")
-    }
     c.onOpen = { [self] accepted in
       state.withLock { openCount += 1 }
       EventLog(output: output, client: c.id).open(
@@ -195,13 +188,8 @@ final class ListenSession: @unchecked Sendable {
     }
     c.onPing = { [self] data in EventLog(output: output, client: c.id).control("ping", data) }
     c.onPong = { [self] data in EventLog(output: output, client: c.id).control("pong", data) }
-    c.onIdle = { [self] in
-      if !output.flush() { stdoutFailed() }
-    }
     c.onError = { [self] error in
-      if case .tls(let reason) = error, c.id == 0 {
-        note("TLS handshake with \(c.remoteAddress) failed: \(Terminal.escape(reason))")
-      }
+      if c.id == 0 { _ = noteTLSFailure(c, error) }
     }
     c.onClose = { [self] result in
       guard result.wasOpen else { return }
