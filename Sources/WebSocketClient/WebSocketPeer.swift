@@ -73,6 +73,9 @@ public class WebSocketPeer: @unchecked Sendable {
   }
 
   private var queue: [Entry] = []
+  /// Commands the connection ended before handing to the protocol (not our replies, not a
+  /// Close): kept so a caller can count them or send them on a new connection.
+  private var unsent: [Entry] = []
   /// Set when a hook queued a command: the receive loop then encodes it before parsing
   /// the next message. Only the I/O thread touches it; an atomic because it is read once
   /// per message and a class property would cost a dynamic exclusivity check each time.
@@ -142,6 +145,7 @@ public class WebSocketPeer: @unchecked Sendable {
       lock.withLock {
         finalResult = result
         acceptingCommands = false
+        keepUnsentLocked()
       }
       onError?(result.error!)
       finishIO(result)
@@ -153,10 +157,71 @@ public class WebSocketPeer: @unchecked Sendable {
       lock.withLock {
         finalResult = result
         acceptingCommands = false
+        keepUnsentLocked()
         lock.broadcast()
       }
       finishIO(result)
     }
+  }
+
+  /// Ends a connection whose `connect()` was never called: waiters wake, `send` refuses,
+  /// and what was queued counts as unsent. No hook runs.
+  public func cancelUnstarted(_ result: CloseResult) {
+    lock.withLock {
+      guard finalResult == nil, ioThread == nil else { return }
+      finalResult = result
+      acceptingCommands = false
+      keepUnsentLocked()
+      lock.broadcast()
+    }
+    releaseHooks()
+    lock.withLock {
+      wake?.close()
+      wake = nil
+    }
+  }
+
+  /// Data messages that never reached the protocol, once the connection has ended (or
+  /// before it started): messages refused by `send` are not in it.
+  public var unsentMessageCount: Int {
+    lock.withLock {
+      (unsent + queue[queueHead...]).reduce(0) { n, entry in
+        switch entry.command {
+        case .message: return n + 1
+        case .batch(_, let b): return n + b.ends.count
+        case .ping, .pong, .close: return n
+        }
+      }
+    }
+  }
+
+  /// Moves the commands this ended connection never handed to the protocol onto `next`'s
+  /// queue, after what `next` already holds (a reconnect: nothing read from stdin is lost
+  /// because the connection it was meant for went away). Bypasses `next`'s queue limit.
+  /// The first `dropFirst` commands are dropped instead (a preamble `next` sends anew).
+  public func handOverUnsent(to next: WebSocketPeer, dropFirst: Int = 0) {
+    let entries: ArraySlice<Entry> = lock.withLock {
+      guard finalResult != nil else { return [] }
+      defer { unsent = [] }
+      return unsent.dropFirst(dropFirst)
+    }
+    guard !entries.isEmpty else { return }
+    next.lock.withLock {
+      for entry in entries {
+        next.queue.append(entry)
+        next.queuedBytes += entry.bytes
+      }
+      next.wakeLocked()
+    }
+  }
+
+  /// Keeps the queue's data commands and Pings as unsent, then empties the queue.
+  private func keepUnsentLocked() {
+    for entry in queue[queueHead...] where !entry.fromIOThread {
+      if case .close = entry.command { continue }
+      unsent.append(entry)
+    }
+    clearQueueLocked()
   }
 
   /// Blocks until the connection has ended and returns how it ended.
@@ -660,7 +725,7 @@ public class WebSocketPeer: @unchecked Sendable {
   private func stopAcceptingCommands() {
     lock.withLock {
       acceptingCommands = false
-      clearQueueLocked()
+      keepUnsentLocked()
       lock.broadcast()
     }
   }
