@@ -119,6 +119,17 @@ struct EventLog: Sendable {
       ])
   }
 
+  /// `--reconnect`: another attempt follows after `delay_ms`; `after` says how the
+  /// connection ended (as stderr would).
+  func reconnect(_ retry: Link.Retry, after: String) {
+    emit(
+      "reconnect",
+      [
+        ("attempt", .int(retry.attempt)), ("max_attempts", retry.maxAttempts.map { .int($0) } ?? .null),
+        ("delay_ms", .number(retry.delay * 1000)), ("after", .string(after)),
+      ])
+  }
+
   static func errorClass(_ error: WebSocketClientError) -> String {
     switch error {
     case .connectFailed: return "connect"

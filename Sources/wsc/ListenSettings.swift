@@ -49,6 +49,9 @@ struct ListenSettings {
     if command.network.proxyCa != nil { unsupported.append("--proxy-ca") }
     if command.network.proxyInsecure { unsupported.append("--proxy-insecure") }
     if command.network.maxRedirects != nil { unsupported.append("--max-redirects") }
+    if command.session.reconnect != nil { unsupported.append("--reconnect") }
+    if command.session.reconnectMaxDelay != nil { unsupported.append("--reconnect-max-delay") }
+    if command.session.reconnectStopCodes != nil { unsupported.append("--reconnect-stop-codes") }
     if let first = unsupported.first {
       throw ValidationError("\(first) is for connecting; it does not apply to --listen")
     }

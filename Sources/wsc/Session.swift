@@ -28,7 +28,10 @@ enum ExitStatus {
 final class Session: @unchecked Sendable {
   let settings: Settings
   let output: OutputWriter
-  let client: WebSocketClient
+  /// The first attempt's client; `link` makes the next ones.
+  private let firstClient: WebSocketClient
+  /// The connection, across reconnects; set by `run`.
+  private(set) var link: Link!
 
   /// Incoming-message activity, for the end-of-input wait (`-w`, `--count`).
   private let activity = ConditionLock()
@@ -41,18 +44,22 @@ final class Session: @unchecked Sendable {
   private let lastMessageTime = Atomic<UInt64>(0)
   private var ended = false
   private var opened = false
+  /// A connection opened at least once (with --reconnect `opened` drops between attempts).
+  private var everOpened = false
   /// The `--count` deadline (`-w S`) passed before N messages arrived (exit 9).
   private var countTimedOut = false
   private var localError: String?
   /// Fired when the connection ends, to end a stdin read still waiting for input
   /// (DESIGN.md §4 "the connection ends first").
-  private let connectionEnded = StopPipe()
+  private let stopInput = StopPipe()
   /// --jsonl: where the events go; nil for the human formats.
   private let events: EventLog?
   private var connectStarted = MonotonicClock.now()
   /// Pings sent by --jsonl-input, by payload, for the RTT of their Pongs.
   private let pingsSent = ConditionLock()
   private var pingTimes: [[UInt8]: Double] = [:]
+  /// --reconnect: the attempt under way (stderr says when it opened).
+  private let reconnectAttempt = Atomic<Int>(0)
 
   /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
   /// true when it did) and terminal resizes.
@@ -67,25 +74,38 @@ final class Session: @unchecked Sendable {
     format.terminal = Terminal.isTTY(1)
     output = OutputWriter(format: format)
     events = settings.jsonl ? EventLog(output: output) : nil
-    client = try WebSocketClient(configuration: settings.client)
+    firstClient = try WebSocketClient(configuration: settings.client)
+  }
+
+  /// The link for this session: `prepare` sets each client's hooks, `ended` hears how
+  /// each connection ended and whether another attempt follows.
+  func makeLink(
+    prepare: @escaping (WebSocketClient) -> Void, ended: @escaping (CloseResult, Link.Next) -> Void
+  ) -> Link {
+    // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
+    let kind = settings.inputKind
+    let link = Link(
+      client: firstClient, policy: settings.reconnect,
+      preamble: settings.execute.map { (kind, Array($0.utf8)) },
+      prepare: prepare, ended: ended)
+    self.link = link
+    return link
   }
 
   func run() -> Int32 {
     Signals.install(session: self)
     if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
-    installHooks()
+    let link = makeLink(
+      prepare: { [self] in installHooks($0) }, ended: { [self] in connectionEnded($0, $1) })
     connectStarted = MonotonicClock.now()
     Stamp.origin = connectStarted
-    client.connect()
-    // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
-    let kind = settings.inputKind
-    for message in settings.execute { client.send(kind, Array(message.utf8)) }
+    link.start()
 
     let stdinIsTTY = Terminal.isTTY(0)
     var interactiveEOF = false
     if settings.echo {
       // Echo mode ignores stdin and stays until the server closes.
-      _ = client.waitForClose()
+      _ = link.waitForEnd()
     } else if !stdinIsTTY || settings.execute.isEmpty || settings.wait < 0 {
       if stdinIsTTY && settings.execute.isEmpty {
         Terminal.error("reading messages from the terminal; Ctrl-D closes")
@@ -96,11 +116,11 @@ final class Session: @unchecked Sendable {
     if !settings.echo {
       endOfInput(wait: interactiveEOF ? 0 : settings.wait)
     }
-    let result = client.waitForClose()
-    // The result is set just before the onClose hook runs; its output (the --jsonl close
-    // event) must be written before the process exits.
+    let result = link.waitForEnd()
+    // The --jsonl close event is written by the hook; it must be out before the exit.
     activity.withLock { while !ended { activity.wait() } }
     output.flush()
+    reportUnsent()
     return exitCode(result)
   }
 
@@ -111,7 +131,9 @@ final class Session: @unchecked Sendable {
       && (settings.execute.isEmpty || settings.wait < 0)
   }
 
-  private func installHooks() {
+  /// Sets the hooks of one attempt's client (all but `onClose`: `connectionEnded`).
+  private func installHooks(_ client: WebSocketClient) {
+    connectStarted = MonotonicClock.now()
     let echo = settings.echo
     let verbose = settings.verbose
     let countTarget = settings.count ?? 0
@@ -125,8 +147,13 @@ final class Session: @unchecked Sendable {
         },
         headers: response.head.headers.map { ($0.name, $0.value) },
         handshakeSeconds: MonotonicClock.now() - connectStarted)
+      let attempt = reconnectAttempt.exchange(0, ordering: .relaxed)
+      if attempt > 0 && events == nil {
+        Terminal.error("reconnected to \(settings.client.handshake.uri.description) (attempt \(attempt))")
+      }
       activity.withLock {
         opened = true
+        everOpened = true
         lastActivity = MonotonicClock.now()
         activity.broadcast()
       }
@@ -150,7 +177,7 @@ final class Session: @unchecked Sendable {
         if !output.flush() { stdoutFailed() }
         // The Nth message ends the session whether or not input has ended: the Close goes
         // after what is queued, and stdin stops when the connection ends.
-        client.close(code: settings.closeCode, reason: settings.closeReason)
+        link.close(code: settings.closeCode, reason: settings.closeReason)
         // Taking the lock orders this wake-up after the main thread's check of the count.
         activity.withLock { activity.broadcast() }
       }
@@ -160,15 +187,6 @@ final class Session: @unchecked Sendable {
     }
     if let events {
       client.onError = { error in events.error(error, exitCode: Self.exitStatus(for: error)) }
-    }
-    client.onClose = { [self] result in
-      events?.close(result, peer: "server")
-      if events != nil && !output.flush() { stdoutFailed() }
-      activity.withLock {
-        ended = true
-        activity.broadcast()
-      }
-      connectionEnded.fire()
     }
     if let events {
       client.onPing = { data in events.control("ping", data) }
@@ -274,9 +292,54 @@ final class Session: @unchecked Sendable {
     return "\(arrow) frame \(t.header.opcode) \(flags) len=\(t.header.payloadLength) \(preview)"
   }
 
+  /// On the I/O thread, as each connection ends: the session ends with it unless `retry`
+  /// says another attempt follows.
+  private func connectionEnded(_ result: CloseResult, _ next: Link.Next) {
+    if case .stopped = next {} else { events?.close(result, peer: "server") }
+    switch next {
+    case .retry(let retry):
+      events?.reconnect(retry, after: Self.endText(result))
+      if events == nil { Terminal.error(Self.reconnectText(result, retry)) }
+      reconnectAttempt.store(retry.attempt, ordering: .relaxed)
+      activity.withLock { opened = false }
+    case .gaveUp(let n):
+      Terminal.error("giving up after \(n) reconnect attempt\(n == 1 ? "" : "s") (--reconnect=\(n))")
+    case .end, .stopped: break
+    }
+    if events != nil && !output.flush() { stdoutFailed() }
+    if case .retry = next { return }
+    activity.withLock {
+      ended = true
+      activity.broadcast()
+    }
+    stopInput.fire()
+  }
+
+  /// What stderr says before a reconnect: how the connection ended, then the wait.
+  static func reconnectText(_ result: CloseResult, _ retry: Link.Retry) -> String {
+    let of = retry.maxAttempts.map { " of \($0)" } ?? ""
+    return
+      "\(endText(result)); reconnecting in \(Self.delayText(retry.delay)) s (attempt \(retry.attempt)\(of))"
+  }
+
+  /// A backoff delay for people: "0.216", "12.5".
+  static func delayText(_ seconds: Double) -> String {
+    let ms = Int((seconds * 1000).rounded())
+    let frac = zeroPadded(ms % 1000, 3)
+    return "\(ms / 1000).\(frac)"
+  }
+
+  /// How a connection ended, in one phrase.
+  static func endText(_ result: CloseResult) -> String {
+    if let error = result.error { return errorText(error) }
+    let code = result.received?.code.map(String.init) ?? "none"
+    let reason = Terminal.escape(result.received?.reason ?? [])
+    return "server closed the connection: code \(code), reason \"\(reason)\""
+  }
+
   private func stdoutFailed() {
     // EPIPE: the reader is gone, so say goodbye (1001) and end quietly. Other errors exit 10.
-    client.close(code: CloseCode.goingAway, discardQueued: true)
+    link.close(code: CloseCode.goingAway, discardQueued: true)
   }
 
   /// Sends each stdin message until EOF, or until the connection ends (whether or not stdin
@@ -286,7 +349,7 @@ final class Session: @unchecked Sendable {
     if settings.jsonlInput { return readCommands() }
     let kind = settings.inputKind
     var reader = InputReader(
-      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd)
+      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: stopInput.fd)
     var lineNumber = 0
     var batch = MessageBatch()
     let outcome = reader.run(
@@ -307,7 +370,7 @@ final class Session: @unchecked Sendable {
       },
       onChunkEnd: { [self] in
         defer { batch = MessageBatch() }
-        return client.send(kind, batch: batch)
+        return link.send(kind, batch: batch)
       })
     if case .failed(let message) = outcome {
       localError = message
@@ -318,21 +381,21 @@ final class Session: @unchecked Sendable {
   /// with its number and skipped; the session goes on. `close` ends the reading.
   private func readCommands() {
     let outcome = readJSONCommands(
-      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: connectionEnded.fd
+      separator: settings.separator, maxSize: settings.client.maxMessageSize, stopFD: stopInput.fd
     ) { [self] command in
       switch command {
-      case .message(let kind, let data): return client.send(kind, data)
+      case .message(let kind, let data): return link.send(kind, data)
       case .ping(let data):
         pingsSent.withLock { pingTimes[data] = MonotonicClock.now() }
-        return client.ping(data)
-      case .pong(let data): return client.pong(data)
+        return link.ping(data)
+      case .pong(let data): return link.pong(data)
       case .close(let code, let reason):
-        client.close(code: code, reason: reason)
+        link.close(code: code, reason: reason)
         return false
       case .sleep(let seconds):
         // The end of the connection cuts the sleep short.
-        client.waitUntilQueueDrained()
-        var pfd = pollfd(fd: connectionEnded.fd, events: Int16(POLLIN), revents: 0)
+        link.waitUntilQueueDrained()
+        var pfd = pollfd(fd: stopInput.fd, events: Int16(POLLIN), revents: 0)
         let deadline = MonotonicClock.now() + seconds
         while MonotonicClock.now() < deadline {
           let ms = Int32(((deadline - MonotonicClock.now()) * 1000).rounded(.up))
@@ -351,7 +414,7 @@ final class Session: @unchecked Sendable {
   /// wait is for the N messages instead (the Nth closes from the I/O thread), bounded by
   /// an explicit `-w S`.
   private func endOfInput(wait: Double) {
-    client.waitUntilQueueDrained()
+    link.waitUntilQueueDrained()
     activity.withLock {
       lastActivity = max(lastActivity, MonotonicClock.now())
       if let n = settings.count {
@@ -374,14 +437,16 @@ final class Session: @unchecked Sendable {
           activity.wait()
           continue
         }
-        // Before the handshake completes the wait has not started.
+        // Before the first handshake completes the wait has not started. Between
+        // --reconnect attempts it runs on: everything queued went out, and waiting for
+        // replies is no reason to keep reconnecting.
         let lastMessage = Double(bitPattern: lastMessageTime.load(ordering: .relaxed))
         let deadline = max(lastActivity, lastMessage) + wait
-        if opened && MonotonicClock.now() >= deadline { break }
-        activity.wait(until: opened ? deadline : nil)
+        if everOpened && MonotonicClock.now() >= deadline { break }
+        activity.wait(until: everOpened ? deadline : nil)
       }
     }
-    client.close(code: settings.closeCode, reason: settings.closeReason)
+    link.close(code: settings.closeCode, reason: settings.closeReason)
   }
 
   /// How a `--count N` run that got fewer than N messages ends, or nil when it got them all
@@ -402,6 +467,14 @@ final class Session: @unchecked Sendable {
         "server closed the connection (code \(received.code.map(String.init) ?? "none")) before wsc \(tally)")
       return ExitStatus.peerClosed
     default: return nil
+    }
+  }
+
+  /// Nothing is lost silently: messages queued (or read) that no connection took.
+  func reportUnsent() {
+    let n = link.unsentMessages
+    if n > 0 {
+      Terminal.error("\(n) message\(n == 1 ? " was" : "s were") not sent (the connection ended first)")
     }
   }
 
@@ -493,8 +566,8 @@ final class Session: @unchecked Sendable {
       // Ctrl-C is the user ending the session (1000); SIGTERM and SIGHUP mean the process
       // is going away (1001, RFC 6455 §7.4.1), as a supervisor stopping it expects.
       let closeCode = signal == SIGINT ? CloseCode.normalClosure : CloseCode.goingAway
-      client.close(code: closeCode, discardQueued: true)
-      _ = client.wait(timeout: settings.client.closeTimeout + 0.5)
+      link.close(code: closeCode, discardQueued: true)
+      _ = link.wait(timeout: settings.client.closeTimeout + 0.5)
     }
     output.flush()
     Session.exit(code)

@@ -37,6 +37,8 @@ struct Settings {
   var closeCode: UInt16
   var closeReason: String
   var prompt: InteractiveOptions
+  /// --reconnect: when to connect again; nil connects once.
+  var reconnect: ReconnectPolicy?
 
   init(command: WSC) throws {
     guard let text = command.url ?? command.connectURL else {
@@ -186,6 +188,7 @@ struct Settings {
     closeCode = code
     closeReason = command.session.closeReason
     prompt = command.interactive
+    reconnect = try command.session.reconnectPolicy()
   }
 
   /// `--cert`, `--key` and `--passphrase` checks shared by client and listen mode.

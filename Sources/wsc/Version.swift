@@ -4,7 +4,7 @@ import WebSocketDeflate
 
 /// wsc's version, in one place (SemVer; CHANGELOG.md lists what each one changed).
 enum Version {
-  static let wsc = "0.5.0"
+  static let wsc = "0.6.0"
 
   /// `wsc --version`: wsc's version, then the libraries it runs on.
   static var text: String {

@@ -247,6 +247,57 @@ struct SessionOptions: ParsableArguments {
 
   @Flag(name: [.short, .long], help: "Print the handshake and one line per frame on stderr.")
   var verbose = false
+
+  @Option(
+    help: ArgumentHelp(
+      "When the connection is lost (or the server closes with a code not in --reconnect-stop-codes), connect again with backoff, at most N times in a row: --reconnect (no limit) or --reconnect=N.",
+      valueName: "n"))
+  var reconnect: String?
+
+  @Option(
+    help: ArgumentHelp("With --reconnect: the longest wait between attempts (default 30).", valueName: "s"))
+  var reconnectMaxDelay: Double?
+
+  @Option(
+    help: ArgumentHelp(
+      "With --reconnect: server Close codes that end the session (default 1000; 1005 is a Close without a code).",
+      valueName: "codes"))
+  var reconnectStopCodes: String?
+
+  /// The reconnect policy, or nil without --reconnect; usage errors for bad values.
+  func reconnectPolicy() throws -> ReconnectPolicy? {
+    guard let reconnect else {
+      if reconnectMaxDelay != nil { throw ValidationError("--reconnect-max-delay needs --reconnect") }
+      if reconnectStopCodes != nil { throw ValidationError("--reconnect-stop-codes needs --reconnect") }
+      return nil
+    }
+    var policy = ReconnectPolicy()
+    if reconnect != "unlimited" {
+      guard let n = Int(reconnect), n >= 1 else {
+        throw ValidationError(
+          "--reconnect=N takes a number of attempts of at least 1, not \"\(Terminal.escape(reconnect))\"")
+      }
+      policy.maxAttempts = n
+    }
+    if let reconnectMaxDelay {
+      try Settings.requireSeconds("--reconnect-max-delay", reconnectMaxDelay)
+      policy.maxDelay = reconnectMaxDelay
+    }
+    if let reconnectStopCodes {
+      var codes: Set<UInt16> = []
+      for part in reconnectStopCodes.split(separator: ",", omittingEmptySubsequences: false) {
+        let text = part.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()
+        guard let code = UInt16(String(text)), (1000...4999).contains(code) else {
+          throw ValidationError(
+            "--reconnect-stop-codes takes close codes (1000–4999) separated by commas, not \"\(Terminal.escape(String(part)))\""
+          )
+        }
+        codes.insert(code)
+      }
+      policy.stopCodes = codes
+    }
+    return policy
+  }
 }
 
 @main
@@ -330,6 +381,12 @@ struct WSC: ParsableCommand {
       // --timestamps alone means local time; --timestamps=relative picks the other form.
       if a == "--timestamps" {
         out.append("--timestamps=local")
+        i += 1
+        continue
+      }
+      // --reconnect alone means no limit; --reconnect=N stops after N attempts in a row.
+      if a == "--reconnect" {
+        out.append("--reconnect=unlimited")
         i += 1
         continue
       }

@@ -13,7 +13,8 @@ import WebSocketProtocol
 final class InteractiveMode: @unchecked Sendable {
   private let session: Session
   private let settings: Settings
-  private let client: WebSocketClient
+  /// The connection (across reconnects); set by `run`.
+  private var link: Link!
   private let display: Display
 
   /// Pings sent with /ping, oldest first, to time the round trip when the Pong arrives.
@@ -23,7 +24,6 @@ final class InteractiveMode: @unchecked Sendable {
   init(session: Session) {
     self.session = session
     settings = session.settings
-    client = session.client
     display = Display(colored: session.settings.prompt.colored)
   }
 
@@ -39,11 +39,9 @@ final class InteractiveMode: @unchecked Sendable {
       return true
     }
     session.onWindowChange = { [display] in display.post(event: .resize) }
-    installHooks()
-    client.connect()
-    // -b makes the -x preamble binary here too, as in pipe mode.
-    let kind = settings.inputKind
-    for message in settings.execute { client.send(kind, Array(message.utf8)) }
+    link = session.makeLink(
+      prepare: { [self] in installHooks($0) }, ended: { [self] in connectionEnded($0, $1) })
+    link.start()
 
     var interruptedBy: Int32?
     loop: while true {
@@ -51,15 +49,15 @@ final class InteractiveMode: @unchecked Sendable {
       case .line(let text):
         history?.add(text)
         if !perform(PromptInput.parse(text)) {
-          client.close(code: CloseCode.normalClosure)
+          link.close(code: CloseCode.normalClosure)
           break loop
         }
       case .endOfInput:
-        client.close(code: settings.closeCode, reason: settings.closeReason)
+        link.close(code: settings.closeCode, reason: settings.closeReason)
         break loop
       case .interrupted(let signal):
         interruptedBy = signal
-        client.close(code: CloseCode.normalClosure, discardQueued: true)
+        link.close(code: CloseCode.normalClosure, discardQueued: true)
         break loop
       case .connectionEnded:
         break loop
@@ -75,12 +73,12 @@ final class InteractiveMode: @unchecked Sendable {
     var interruptedBy = first
     var deadline: Double?
     if first != nil { deadline = closingAfterInterrupt() }
-    while client.result == nil {
+    while link.result == nil {
       let (lines, events) = display.take()
       Display.write(lines)
       for case .interrupt(let signal) in events where interruptedBy == nil {
         interruptedBy = signal
-        client.close(code: CloseCode.normalClosure, discardQueued: true)
+        link.close(code: CloseCode.normalClosure, discardQueued: true)
         deadline = closingAfterInterrupt()
       }
       if let deadline, MonotonicClock.now() >= deadline { break }
@@ -89,15 +87,16 @@ final class InteractiveMode: @unchecked Sendable {
     }
     Display.write(display.take().lines)
     if let interruptedBy { return 128 + interruptedBy }
+    session.reportUnsent()
     // How an open connection ended is already on the screen as "Disconnected (code: …)".
-    return session.exitCode(client.waitForClose(), endShown: true)
+    return session.exitCode(link.waitForEnd(), endShown: true)
   }
 
   /// After the first Ctrl-C: says what happens while the close handshake runs (the wait
   /// may last the close timeout when the server does not answer), and returns when to stop
   /// waiting.
   private func closingAfterInterrupt() -> Double {
-    if client.result == nil {
+    if link.result == nil {
       Display.write([Display.Line(fd: 1, text: "Closing… (press CTRL+C again to exit now)")])
     }
     return MonotonicClock.now() + settings.client.closeTimeout + 0.5
@@ -107,13 +106,13 @@ final class InteractiveMode: @unchecked Sendable {
   private func perform(_ input: PromptInput) -> Bool {
     var accepted = true
     switch input {
-    case .text(let text): accepted = client.send(.text, Array(text.utf8))
-    case .binary(let data): accepted = client.send(.binary, data)
+    case .text(let text): accepted = link.send(.text, Array(text.utf8))
+    case .binary(let data): accepted = link.send(.binary, data)
     case .ping(let data):
       pingLock.withLock { pendingPings.append((data, MonotonicClock.now())) }
-      accepted = client.ping(data)
-    case .pong(let data): accepted = client.pong(data)
-    case .close(let code, let reason): client.close(code: code, reason: reason)
+      accepted = link.ping(data)
+    case .pong(let data): accepted = link.pong(data)
+    case .close(let code, let reason): link.close(code: code, reason: reason)
     case .help:
       Display.write(PromptInput.helpText.split(separator: "\n").map { Display.Line(fd: 1, text: String($0)) })
     case .quit: return false
@@ -123,7 +122,8 @@ final class InteractiveMode: @unchecked Sendable {
     return true
   }
 
-  private func installHooks() {
+  /// Sets the hooks of one attempt's client (all but `onClose`: `connectionEnded`).
+  private func installHooks(_ client: WebSocketClient) {
     let display = self.display
     let preamble = settings.execute
     let verbose = settings.verbose
@@ -159,17 +159,6 @@ final class InteractiveMode: @unchecked Sendable {
     if settings.showPingPong {
       client.onPing = { data in display.post("Received ping (data: \"\(Terminal.escape(data))\")") }
     }
-    client.onClose = { result in
-      // One line for the end of an open connection: its close code, and the error if
-      // there was one (the exit code's message is then not repeated on stderr).
-      if result.wasOpen, let error = result.error {
-        display.post("Disconnected (code: \(result.code)): \(Session.errorText(error))")
-      } else if result.wasOpen {
-        let reason = Terminal.escape(result.received?.reason ?? [])
-        display.post("Disconnected (code: \(result.code), reason: \"\(reason)\")")
-      }
-      display.markEnded()
-    }
     if settings.verbose {
       client.onProxyChoice = { choice in
         if let line = Trace.proxyChoice(choice) { display.postTrace(line) }
@@ -182,6 +171,33 @@ final class InteractiveMode: @unchecked Sendable {
       client.onTLSSession = { info in
         for line in Session.describe(info) { display.postTrace(line) }
       }
+    }
+  }
+
+  /// On the I/O thread, as each connection ends. One line for the end of an open
+  /// connection: its close code, and the error if there was one (the exit code's message
+  /// is then not repeated on stderr); with --reconnect, a line for the next attempt.
+  private func connectionEnded(_ result: CloseResult, _ next: Link.Next) {
+    if case .stopped = next {
+      display.markEnded()
+      return
+    }
+    if result.wasOpen, let error = result.error {
+      display.post("Disconnected (code: \(result.code)): \(Session.errorText(error))")
+    } else if result.wasOpen {
+      let reason = Terminal.escape(result.received?.reason ?? [])
+      display.post("Disconnected (code: \(result.code), reason: \"\(reason)\")")
+    }
+    switch next {
+    case .retry(let retry):
+      let of = retry.maxAttempts.map { " of \($0)" } ?? ""
+      let wait = "econnecting in \(Session.delayText(retry.delay)) s (attempt \(retry.attempt)\(of))…"
+      display.post(result.wasOpen ? "R" + wait : "\(Session.endText(result)); r" + wait)
+    case .gaveUp(let n):
+      display.post("Giving up after \(n) reconnect attempt\(n == 1 ? "" : "s") (--reconnect=\(n))")
+      display.markEnded()
+    case .end, .stopped:
+      display.markEnded()
     }
   }
 

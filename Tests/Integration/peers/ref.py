@@ -45,8 +45,9 @@ Handler = Callable[[ServerConnection, RefConn], Awaitable[None]]
 
 
 class Ref:
-    def __init__(self, handler: Handler, *, max_size: int | None = 64 * 1024 * 1024, **serve_kw):
+    def __init__(self, handler: Handler, *, max_size: int | None = 64 * 1024 * 1024, port: int = 0, **serve_kw):
         self.handler = handler
+        self._port = port  # 0: an ephemeral port; a fixed one to restart a server in place
         self.conns: list[RefConn] = []
         self._serve_kw = dict(
             compression=None,
@@ -78,7 +79,7 @@ class Ref:
     async def _amain(self) -> None:
         self._stop = self._loop.create_future()
         try:
-            server = await serve(self._handle, "127.0.0.1", 0, **self._serve_kw)
+            server = await serve(self._handle, "127.0.0.1", self._port, **self._serve_kw)
         except BaseException as e:  # pragma: no cover
             self._startup_error = e
             self._ready.set()
