@@ -20,4 +20,10 @@ static inline int wsc_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 
 static inline void wsc_OPENSSL_free(void *p) { OPENSSL_free(p); }
 
+// A new SSL_CTX ex_data slot whose value `free_func` releases when the context is freed
+// (the key log of --sslkeylogfile): the slot's owner then lives exactly as long as the context.
+static inline int wsc_SSL_CTX_get_ex_new_index(CRYPTO_EX_free *free_func) {
+  return SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_func);
+}
+
 #endif

@@ -17,16 +17,19 @@ public struct TLSOptions: Sendable {
   public var keyFile: String?
   /// Unlocks an encrypted private key.
   public var passphrase: String?
+  /// Where the session secrets go (`--sslkeylogfile`, `SSLKEYLOGFILE`); nil: nowhere.
+  public var keyLog: TLSKeyLog?
 
   public init(
     verifyPeer: Bool = true, caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil,
-    passphrase: String? = nil
+    passphrase: String? = nil, keyLog: TLSKeyLog? = nil
   ) {
     self.verifyPeer = verifyPeer
     self.caFile = caFile
     self.certificateFile = certificateFile
     self.keyFile = keyFile
     self.passphrase = passphrase
+    self.keyLog = keyLog
   }
 }
 
@@ -131,6 +134,7 @@ final class TLSTransport: Transport {
     } else {
       SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
     }
+    try options.keyLog?.attach(to: context)
     if let cert = options.certificateFile {
       guard SSL_CTX_use_certificate_chain_file(context, cert) == 1 else {
         throw .tls("cannot load the client certificate \(cert): \(Self.errorQueueText() ?? "unreadable")")
@@ -424,11 +428,16 @@ public struct TLSServerOptions: Sendable {
   /// The private key; nil when it is in `certificateFile` too.
   public var keyFile: String?
   public var passphrase: String?
+  /// Where the secrets of every client's session go (`--sslkeylogfile`); nil: nowhere.
+  public var keyLog: TLSKeyLog?
 
-  public init(certificateFile: String, keyFile: String? = nil, passphrase: String? = nil) {
+  public init(
+    certificateFile: String, keyFile: String? = nil, passphrase: String? = nil, keyLog: TLSKeyLog? = nil
+  ) {
     self.certificateFile = certificateFile
     self.keyFile = keyFile
     self.passphrase = passphrase
+    self.keyLog = keyLog
   }
 }
 
@@ -450,6 +459,7 @@ final class TLSServerContext: @unchecked Sendable {
     }
     try TLSTransport.loadKey(
       options.keyFile ?? options.certificateFile, into: context, passphrase: options.passphrase)
+    try options.keyLog?.attach(to: context)
   }
 
   deinit { SSL_CTX_free(context) }

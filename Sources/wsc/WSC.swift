@@ -93,6 +93,12 @@ struct TLSFlags: ParsableArguments {
     name: [.customShort("n"), .customLong("no-check"), .customShort("k"), .customLong("insecure")],
     help: "Do not verify the server's certificate (insecure; prints a warning).")
   var noCheck = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Append the TLS session keys to this file (NSS key log format, as SSLKEYLOGFILE), so Wireshark can decrypt the traffic; '' turns off SSLKEYLOGFILE. Prints a warning.",
+      valueName: "file"))
+  var sslkeylogfile: String?
 }
 
 /// Network options: timeouts.
@@ -430,6 +436,10 @@ struct WSC: ParsableCommand {
         }
         settings.server.tls?.passphrase = passphrase
       }
+      // Only a wss:// server has keys to log.
+      if settings.server.tls != nil, let request = KeyLogSetting(command: self) {
+        settings.server.tls?.keyLog = request.open()
+      }
       Session.exit(ListenSession(settings: settings).run())
     }
     var settings = try Settings(command: self)
@@ -439,6 +449,11 @@ struct WSC: ParsableCommand {
         throw ValidationError("--passphrase without a value needs a terminal to ask on")
       }
       settings.client.tls.passphrase = passphrase
+    }
+    if let request = KeyLogSetting(command: self), Self.mayUseTLS(settings.client) {
+      let keyLog = request.open()
+      settings.client.tls.keyLog = keyLog
+      settings.client.proxyTLS.keyLog = keyLog
     }
     if !settings.client.tls.verifyPeer && settings.client.handshake.uri.secure {
       Terminal.error("warning: --no-check: the server's certificate is not verified (insecure)")
@@ -454,5 +469,12 @@ struct WSC: ParsableCommand {
     }
     let code = session.run()
     Session.exit(code)
+  }
+
+  /// wss://, an https:// proxy, or -L (a redirect may lead to wss://): a plain ws:// run has
+  /// no TLS keys, so SSLKEYLOGFILE set for other tools creates no file and no warning.
+  static func mayUseTLS(_ client: WebSocketClient.Configuration) -> Bool {
+    if client.handshake.uri.secure || client.maxRedirects != nil { return true }
+    return (try? client.proxyRules.choose(for: client.handshake.uri))?.proxy?.kind == .https
   }
 }
