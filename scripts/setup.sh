@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what wsc's build and tests need, only what is missing:
-# Debian packages (OpenSSL, libedit and zlib headers, tmux, python3-venv) and a
+# Debian packages (OpenSSL, libedit and zlib headers, tmux, python3-venv, tshark) and a
 # Python virtual environment in .venv with the test peers (websockets, kosoku, trustme).
 # `--build-only` installs just what building wsc needs (the demo needs nothing more).
 set -euo pipefail
@@ -10,7 +10,7 @@ build_only=false
 [ "${1:-}" = "--build-only" ] && build_only=true
 
 packages=(pkg-config libssl-dev libedit-dev zlib1g-dev)
-$build_only || packages+=(python3-venv tmux openssl tinyproxy microsocks)
+$build_only || packages+=(python3-venv tmux openssl tinyproxy microsocks tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,7 +20,9 @@ if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Through env: sudo drops DEBIAN_FRONTEND, and tshark would then ask on the terminal
+  # whether non-root users may capture (the default, no, is what we want).
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 $build_only && exit 0
