@@ -49,6 +49,8 @@ struct ListenSettings {
     if command.network.proxyCa != nil { unsupported.append("--proxy-ca") }
     if command.network.proxyInsecure { unsupported.append("--proxy-insecure") }
     if command.network.maxRedirects != nil { unsupported.append("--max-redirects") }
+    if !command.handshake.cookie.isEmpty { unsupported.append("--cookie") }
+    if !command.handshake.headerFile.isEmpty { unsupported.append("--header-file") }
     if command.session.reconnect != nil { unsupported.append("--reconnect") }
     if command.session.reconnectMaxDelay != nil { unsupported.append("--reconnect-max-delay") }
     if command.session.reconnectStopCodes != nil { unsupported.append("--reconnect-stop-codes") }

@@ -59,7 +59,7 @@ struct Settings {
     if command.listenOptions.tag { throw ValidationError("--tag is for --listen") }
 
     var headers: [(name: String, value: String)] = []
-    for h in command.handshake.header {
+    for h in try Self.headerArguments(command.handshake) {
       guard let colon = h.firstIndex(of: ":") else {
         throw ValidationError("invalid header \"\(Terminal.escape(h))\" (expected \"Name: value\")")
       }
@@ -67,6 +67,14 @@ struct Settings {
       var value = h[h.index(after: colon)...]
       while value.first == " " || value.first == "\t" { value = value.dropFirst() }
       headers.append((name, String(value)))
+    }
+    if let cookies = try Self.cookieHeader(command.handshake.cookie, for: uri) {
+      // One Cookie header (RFC 6265 §5.4): a -H Cookie goes first, the rest after it.
+      if let i = headers.firstIndex(where: { $0.name.lowercased() == "cookie" }) {
+        headers[i].value += "; " + cookies
+      } else {
+        headers.append(("Cookie", cookies))
+      }
     }
     var basicAuth: (user: String, password: String)? = nil
     if let auth = command.handshake.auth {
@@ -189,6 +197,57 @@ struct Settings {
     closeReason = command.session.closeReason
     prompt = command.interactive
     reconnect = try command.session.reconnectPolicy()
+  }
+
+  /// The -H values in order, `-H @FILE` and `--header-file` read in place (the files after
+  /// the -H flags, as curl does not promise an order either).
+  static func headerArguments(_ options: HandshakeOptions) throws -> [String] {
+    var lines: [String] = []
+    for h in options.header {
+      guard h.hasPrefix("@") else {
+        lines.append(h)
+        continue
+      }
+      lines += TextFile.headerLines(try readFile(String(h.dropFirst()), for: "-H @FILE"))
+    }
+    for path in options.headerFile {
+      lines += TextFile.headerLines(try readFile(path, for: "--header-file"))
+    }
+    return lines
+  }
+
+  /// The Cookie header value for `uri` from every --cookie (strings as given, files
+  /// matched by domain, path, secure and expiry), or nil for none.
+  static func cookieHeader(_ values: [String], for uri: WebSocketURI) throws -> String? {
+    var parts: [String] = []
+    for value in values {
+      // curl's rule: with "=" it is cookie data, without it a file name.
+      if value.contains("=") {
+        parts.append(String(value.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()))
+        continue
+      }
+      let text = try readFile(value, for: "--cookie")
+      let jar: CookieJar
+      do throws(CookieJar.ParseError) {
+        jar = try CookieJar(netscape: text)
+      } catch {
+        throw ValidationError(
+          "--cookie \(Terminal.escape(value)): not a Netscape cookie file: \(error.description)")
+      }
+      let now = Int64(time(nil))
+      if let h = jar.header(host: uri.host, path: uri.resource, secure: uri.secure, now: now) {
+        parts.append(h)
+      }
+    }
+    let joined = parts.filter { !$0.isEmpty }.joined(separator: "; ")
+    return joined.isEmpty ? nil : joined
+  }
+
+  private static func readFile(_ path: String, for flag: String) throws -> String {
+    switch TextFile.read(path, for: flag) {
+    case .success(let text): return text
+    case .failure(let e): throw ValidationError(e.message)
+    }
   }
 
   /// `--cert`, `--key` and `--passphrase` checks shared by client and listen mode.

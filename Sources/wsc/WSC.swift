@@ -37,8 +37,21 @@ struct ListenOptions: ParsableArguments {
 struct HandshakeOptions: ParsableArguments {
   @Option(
     name: [.customShort("H"), .long],
-    help: ArgumentHelp("Add a request header (repeatable).", valueName: "Name: value"))
+    help: ArgumentHelp(
+      "Add a request header (repeatable); -H @FILE reads one header a line from FILE.",
+      valueName: "Name: value"))
   var header: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "Headers from FILE, one \"Name: value\" a line (# comments; repeatable).", valueName: "file"))
+  var headerFile: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "Cookies: \"name=value; …\" sent as given, or a Netscape cookie file (curl's format) from which only the cookies matching the URL are sent (repeatable).",
+      valueName: "data|file"))
+  var cookie: [String] = []
 
   @Option(name: [.short, .long], help: "Origin header value.")
   var origin: String?
