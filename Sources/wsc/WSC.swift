@@ -378,12 +378,55 @@ struct WSC: ParsableCommand {
 
   static func main() {
     StandardStreams.prepare()
-    let arguments = Array(CommandLine.arguments.dropFirst())
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "curl" { arguments = fromCurl(Array(arguments.dropFirst())) }
     if FishCompletion.requestedShell(arguments) == .fish {
       print(FishCompletion.script(for: Self.self))
       Glibc.exit(ExitStatus.ok)
     }
     Self.main(Self.rewritingBarePassphrase(arguments))
+  }
+
+  /// `wsc curl …` (CurlCommand): the browser's command as wsc's arguments, after saying on
+  /// stderr what was ignored. `wsc curl --from FILE` reads the command as pasted (either
+  /// shell's quoting, ShellWords); a usage error (64) names what could not be mapped.
+  static func fromCurl(_ arguments: [String]) -> [String] {
+    var curlArguments = arguments
+    if arguments.first == "--from" {
+      guard arguments.count >= 2 else { usageExit("wsc curl --from needs a file (- for stdin)") }
+      let rest = Array(arguments.dropFirst(2))
+      // Only wsc's own options may follow the file, after --.
+      guard rest.isEmpty || rest.first == "--" else {
+        usageExit("wsc curl --from FILE takes wsc's options after --, not \(Terminal.escape(rest[0]))")
+      }
+      let text: String
+      switch TextFile.read(arguments[1], for: "wsc curl --from") {
+      case .success(let t): text = t
+      case .failure(let e): usageExit(e.message)
+      }
+      do throws(ShellWords.Failure) {
+        var words = try ShellWords.split(text)
+        guard let first = words.first, first == "curl" || first == "curl.exe" else {
+          usageExit("wsc curl --from \(Terminal.escape(arguments[1])): the command does not start with curl")
+        }
+        words.removeFirst()
+        curlArguments = words + rest
+      } catch {
+        usageExit("wsc curl --from \(Terminal.escape(arguments[1])): \(error.description)")
+      }
+    }
+    do throws(CurlCommand.Failure) {
+      let command = try CurlCommand(curlArguments: curlArguments)
+      for note in command.notes { Terminal.error("curl command: \(note)") }
+      return command.arguments
+    } catch {
+      usageExit("curl command: \(error.description)")
+    }
+  }
+
+  private static func usageExit(_ message: String) -> Never {
+    Terminal.error(message)
+    Glibc.exit(ExitStatus.usage)
   }
 
   /// `--passphrase` may stand without a value (wscat's `--passphrase [pw]`): when the next

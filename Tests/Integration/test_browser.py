@@ -4,7 +4,9 @@ by what a Python websockets server received."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +98,122 @@ def test_a_header_line_in_a_file_without_a_colon_is_refused(run_wsc, tmp_path):
     r = run_wsc(["--header-file", str(h), "ws://127.0.0.1:9/"], timeout=5)
     assert r.rc == EXIT_USAGE, r.err
     assert b'invalid header "Origin-only" (expected "Name: value")' in r.err, r.err
+
+
+# ---- wsc curl: "Copy as cURL" commands
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "curl"
+OWNED = ("sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "upgrade", "connection")
+
+
+def fixture(name: str, port: int, tmp_path) -> Path:
+    text = (FIXTURES / name).read_bytes().replace(b"PORT", str(port).encode())
+    out = tmp_path / name
+    out.write_bytes(text)
+    return out
+
+
+def headers_of(srv) -> dict[str, list[str]]:
+    got: dict[str, list[str]] = {}
+    for k, v in srv.wait().conn.headers:
+        got.setdefault(k.lower(), []).append(v)
+    return got
+
+
+async def chat(ws, rec):
+    async for msg in ws:
+        rec.messages.append(msg)
+        await ws.send(msg)
+
+
+def check_browser_headers(srv, fixture_text: str, cookie: str, subprotocol: bool) -> None:
+    got = headers_of(srv)
+    assert got["origin"] == ["http://app.example"]
+    # websockets decodes header bytes as Latin-1; wsc sent the UTF-8 of the command.
+    assert [c.encode("latin-1").decode("utf-8") for c in got["cookie"]] == [cookie]
+    assert got["pragma"] == ["no-cache"]
+    assert "Mozilla/5.0" in got["user-agent"][0]
+    # The handshake-owned headers are wsc's own: one each, never the browser's key.
+    for name in OWNED:
+        assert len(got.get(name, [])) <= 1, (name, got.get(name))
+    assert got["sec-websocket-key"][0] not in fixture_text
+    assert got["sec-websocket-extensions"] == ["permessage-deflate; client_max_window_bits"]
+    assert got["upgrade"] == ["websocket"] and got["sec-websocket-version"] == ["13"]
+    if subprotocol:
+        assert got["sec-websocket-protocol"] == ["chat, superchat"]
+    assert srv.conn.path == "/socket?room=42"
+    assert srv.conn.messages == ["hello"]
+
+
+@pytest.mark.parametrize(
+    "name, cookie, subprotocol",
+    [
+        ("chromium-bash.txt", "session=abc123; pref=it's été", True),
+        ("firefox-bash.txt", "session=abc123; theme=dark", False),
+        ("chromium-cmd.txt", 'session=abc123; note="quoted" 100%', False),
+    ],
+)
+def test_curl_from_a_pasted_command_sends_the_browsers_headers(run_wsc, ref, tmp_path, name, cookie, subprotocol):
+    srv = ref(chat, subprotocols=["chat"] if subprotocol else None)
+    path = fixture(name, srv.port, tmp_path)
+    r = run_wsc(["curl", "--from", str(path), "--", "-x", "hello", "-w", "0.5", *FAST])
+    assert r.rc == EXIT_OK, r.err
+    assert r.out == b"hello\n"
+    check_browser_headers(srv, path.read_text(), cookie, subprotocol)
+    assert b"curl command: dropped " in r.err and b"(wsc's handshake writes its own)" in r.err, r.err
+    if name.startswith("firefox"):
+        assert b"curl command: ignored --compressed (nothing to do for a WebSocket)" in r.err, r.err
+
+
+def test_curl_arguments_split_by_the_shell_work_the_same(run_wsc, ref, tmp_path):
+    # What the user gets by pasting after "wsc ": the shell splits the words.
+    srv = ref(chat, subprotocols=["chat"])
+    text = fixture("chromium-bash.txt", srv.port, tmp_path).read_text()
+    assert text.startswith("curl ")
+    # bash itself splits it ($'…' included): printf prints each word NUL-terminated.
+    split = subprocess.run(["bash", "-c", "printf '%s\\0' " + text[len("curl "):]], capture_output=True, check=True)
+    words = ["curl", *split.stdout.decode().split("\0")[:-1]]
+    assert "-b" in words and "session=abc123; pref=it's été" in words, words
+    r = run_wsc([*words, "--", "-x", "hello", "-w", "0.5", *FAST])
+    assert r.rc == EXIT_OK, r.err
+    check_browser_headers(srv, " ".join(words), "session=abc123; pref=it's été", True)
+
+
+def test_curl_maps_user_agent_auth_insecure_and_http_urls(run_wsc, ref):
+    srv = ref(chat)
+    url = srv.url("/x").replace("ws://", "http://")
+    r = run_wsc(
+        ["curl", url, "-A", "agent/1", "-u", "me:pw", "-sSL", "-X", "GET", "--http1.1", "-e", "http://ref",
+         "--", "-x", "hello", "-w", "0.5", *FAST])
+    assert r.rc == EXIT_OK, r.err
+    got = headers_of(srv)
+    assert got["user-agent"] == ["agent/1"] and got["referer"] == ["http://ref"]
+    assert got["authorization"] == ["Basic bWU6cHc="]
+    assert b"ignored -s, -S, -X GET, --http1.1" in r.err, r.err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ws://127.0.0.1:9/", "-d", "x"], b"-d: a WebSocket handshake has no request body"),
+        (["ws://127.0.0.1:9/", "-X", "POST"], b"-X POST: a WebSocket handshake is a GET"),
+        (["ws://127.0.0.1:9/", "--trace-ascii", "f"], b"--trace-ascii is a curl option wsc does not map"),
+        (["-H", "Origin: x"], b"no URL in the curl command"),
+        (["ws://a/", "ws://b/"], b"more than one URL"),
+        (["--from", "/nonexistent"], b"wsc curl --from /nonexistent: cannot open"),
+    ],
+)
+def test_curl_commands_wsc_cannot_map_are_usage_errors(run_wsc, args, message):
+    r = run_wsc(["curl", *args], timeout=5)
+    assert r.rc == EXIT_USAGE, r.err
+    assert message in r.err, r.err
+
+
+def test_curl_from_a_file_that_is_not_a_curl_command(run_wsc, tmp_path):
+    f = tmp_path / "cmd"
+    f.write_text("wget 'http://x/'\n")
+    r = run_wsc(["curl", "--from", str(f)], timeout=5)
+    assert r.rc == EXIT_USAGE and b"the command does not start with curl" in r.err, r.err
+    f.write_text("curl 'ws://x/\n")
+    r = run_wsc(["curl", "--from", str(f)], timeout=5)
+    assert r.rc == EXIT_USAGE and b"a ' quote is not closed" in r.err, r.err
