@@ -30,6 +30,10 @@ static inline int wsc_el_set_getcfn(EditLine *el, el_rfunc_t fn) {
 
 static inline int wsc_el_refresh(EditLine *el) { return el_set(el, EL_REFRESH); }
 
+static inline int wsc_el_bind(EditLine *el, const char *key, const char *function) {
+  return el_set(el, EL_BIND, key, function, (const char *)NULL);
+}
+
 // wcwidth is only declared under _XOPEN_SOURCE; glibc always exports it.
 extern int wcwidth(wchar_t c);
 static inline int wsc_wcwidth(wchar_t c) { return wcwidth(c); }

@@ -77,6 +77,57 @@ struct EventLog: Sendable {
       ])
   }
 
+  /// `open` for a client connection: the response as the client saw it.
+  func open(_ response: ClientHandshake.Response, url: String, handshakeSeconds: Double) {
+    open(
+      url: url, status: 101, subprotocol: response.subprotocol,
+      extensions: response.head.values("Sec-WebSocket-Extensions").flatMap {
+        HTTPHeadParser.commaList($0).map(String.init)
+      },
+      headers: response.head.headers.map { ($0.name, $0.value) }, handshakeSeconds: handshakeSeconds)
+  }
+
+  /// `--log`: the request as sent (credentials redacted), one string a line.
+  func request(_ lines: [String]) {
+    emit("request", [("lines", .array(lines.map { .string($0) }))])
+  }
+
+  /// `--log`: the response head as received, whatever its status.
+  func response(_ head: HTTPHeadParser.Head) {
+    emit(
+      "response",
+      [
+        ("status_line", .string(head.startLine)),
+        ("headers", .array(head.headers.map { .array([.string($0.name), .string($0.value)]) })),
+      ])
+  }
+
+  /// `--log`: one frame in or out, with the start of its payload.
+  func frame(_ t: FrameTrace) {
+    var fields: [(String, Value)] = [
+      ("direction", .string(t.direction == .sent ? "sent" : "received")),
+      ("opcode", .string(Self.opcodeName(t.header.opcode))), ("fin", .bool(t.header.fin)),
+      ("compressed", .bool(t.header.rsv & FrameHeader.rsv1 != 0)),
+      ("length", .int(Int(t.header.payloadLength))),
+      ("preview", .base64(t.preview)),
+    ]
+    if t.header.opcode != .binary, let text = String(validating: t.preview, as: UTF8.self) {
+      fields.append(("preview_text", .string(text)))
+    }
+    emit("frame", fields)
+  }
+
+  static func opcodeName(_ opcode: Opcode) -> String {
+    switch opcode {
+    case .continuation: return "continuation"
+    case .text: return "text"
+    case .binary: return "binary"
+    case .close: return "close"
+    case .ping: return "ping"
+    case .pong: return "pong"
+    }
+  }
+
   func message(_ kind: Message.Kind, _ data: UnsafeRawBufferPointer) -> Bool {
     let value: Value =
       kind == .text ? .string(String(decoding: data, as: UTF8.self)) : .base64(data)

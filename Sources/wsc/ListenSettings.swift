@@ -51,6 +51,7 @@ struct ListenSettings {
     if command.network.maxRedirects != nil { unsupported.append("--max-redirects") }
     if !command.handshake.cookie.isEmpty { unsupported.append("--cookie") }
     if !command.handshake.headerFile.isEmpty { unsupported.append("--header-file") }
+    if command.session.log != nil { unsupported.append("--log") }
     if command.session.reconnect != nil { unsupported.append("--reconnect") }
     if command.session.reconnectMaxDelay != nil { unsupported.append("--reconnect-max-delay") }
     if command.session.reconnectStopCodes != nil { unsupported.append("--reconnect-stop-codes") }

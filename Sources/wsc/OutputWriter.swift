@@ -30,11 +30,15 @@ final class OutputWriter: Sendable {
     var base64Binary = false
     /// stdout is a terminal: escape control characters and summarise binary messages.
     var terminal = false
+    /// Write each line as it comes (`--log`: the file shows the session as it happens).
+    var lineBuffered = false
   }
 
   /// The buffer and the first failure, owned by whoever holds the mutex.
   private struct State: ~Copyable {
-    let fd: Int32 = 1
+    let fd: Int32
+    /// What the descriptor is, for error messages: "stdout", "--log FILE".
+    let name: String
     var buffer: [UInt8] = []
     var failure: Failure?
 
@@ -59,7 +63,7 @@ final class OutputWriter: Sendable {
           var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
           _ = poll(&p, 1, 1000)
         case EPIPE: failure = .brokenPipe
-        default: failure = .error("cannot write to stdout: \(String(cString: strerror(errno)))")
+        default: failure = .error("cannot write to \(name): \(String(cString: strerror(errno)))")
         }
       }
     }
@@ -69,9 +73,10 @@ final class OutputWriter: Sendable {
   private let format: Format
   private let state: Mutex<State>
 
-  init(format: Format) {
+  /// Writes to `fd` (stdout unless told), called `name` in error messages.
+  init(format: Format, fd: Int32 = 1, name: String = "stdout") {
     self.format = format
-    var initial = State()
+    var initial = State(fd: fd, name: name)
     initial.buffer.reserveCapacity(Self.flushThreshold * 2)
     state = Mutex(initial)
   }
@@ -126,7 +131,7 @@ final class OutputWriter: Sendable {
       guard s.failure == nil else { return false }
       s.buffer.append(contentsOf: line.utf8)
       s.buffer.append(UInt8(ascii: "\n"))
-      if s.buffer.count >= Self.flushThreshold || format.terminal { s.flush() }
+      if s.buffer.count >= Self.flushThreshold || format.terminal || format.lineBuffered { s.flush() }
       return s.failure == nil
     }
   }

@@ -54,6 +54,9 @@ final class Session: @unchecked Sendable {
   private let stopInput = StopPipe()
   /// --jsonl: where the events go; nil for the human formats.
   private let events: EventLog?
+  /// --log FILE, once opened; `logError` when it could not be.
+  private let log: SessionLog?
+  private let logError: String?
   private var connectStarted = MonotonicClock.now()
   /// Pings sent by --jsonl-input, by payload, for the RTT of their Pongs.
   private let pingsSent = ConditionLock()
@@ -75,6 +78,11 @@ final class Session: @unchecked Sendable {
     output = OutputWriter(format: format)
     events = settings.jsonl ? EventLog(output: output) : nil
     firstClient = try WebSocketClient(configuration: settings.client)
+    switch settings.logPath.map({ SessionLog.open($0, url: settings.client.handshake.uri.description) }) {
+    case .success(let l)?: (log, logError) = (l, nil)
+    case .failure(let e)?: (log, logError) = (nil, e.message)
+    case nil: (log, logError) = (nil, nil)
+    }
   }
 
   /// The link for this session: `prepare` sets each client's hooks, `ended` hears how
@@ -84,15 +92,27 @@ final class Session: @unchecked Sendable {
   ) -> Link {
     // -b applies to the -x preamble as to stdin (issue 20): one flag, one message type.
     let kind = settings.inputKind
+    let log = self.log
     let link = Link(
       client: firstClient, policy: settings.reconnect,
       preamble: settings.execute.map { (kind, Array($0.utf8)) },
-      prepare: prepare, ended: ended)
+      prepare: { c in
+        prepare(c)
+        log?.attach(to: c)
+      },
+      ended: { result, next in
+        log?.ended(result, next)
+        ended(result, next)
+      })
     self.link = link
     return link
   }
 
   func run() -> Int32 {
+    if let logError {
+      Terminal.error(logError)
+      return ExitStatus.localIO
+    }
     Signals.install(session: self)
     if Self.isInteractive(settings) { return InteractiveMode(session: self).run() }
     let link = makeLink(
@@ -141,11 +161,7 @@ final class Session: @unchecked Sendable {
       // -v: the agreed extension parameters, e.g. "* permessage-deflate: client_max_window_bits=15".
       if verbose { for e in response.negotiated { Terminal.writeStderr("\(Trace.prefix)\(e)\n") } }
       events?.open(
-        url: settings.client.handshake.uri.description, status: 101, subprotocol: response.subprotocol,
-        extensions: response.head.values("Sec-WebSocket-Extensions").flatMap {
-          HTTPHeadParser.commaList($0).map(String.init)
-        },
-        headers: response.head.headers.map { ($0.name, $0.value) },
+        response, url: settings.client.handshake.uri.description,
         handshakeSeconds: MonotonicClock.now() - connectStarted)
       let attempt = reconnectAttempt.exchange(0, ordering: .relaxed)
       if attempt > 0 && events == nil {
@@ -481,6 +497,10 @@ final class Session: @unchecked Sendable {
   /// `endShown`: the prompt already printed how the open connection ended (the server's
   /// Close, or the error); say it only once.
   func exitCode(_ result: CloseResult, endShown: Bool = false) -> Int32 {
+    if let failure = log?.failure {
+      Terminal.error(failure)
+      return ExitStatus.localIO
+    }
     switch output.currentFailure {
     case .brokenPipe: return ExitStatus.ok
     case .error(let message):

@@ -39,6 +39,8 @@ struct Settings {
   var prompt: InteractiveOptions
   /// --reconnect: when to connect again; nil connects once.
   var reconnect: ReconnectPolicy?
+  /// --log FILE.
+  var logPath: String?
 
   init(command: WSC) throws {
     guard let text = command.url ?? command.connectURL else {
@@ -197,6 +199,10 @@ struct Settings {
     closeReason = command.session.closeReason
     prompt = command.interactive
     reconnect = try command.session.reconnectPolicy()
+    logPath = command.session.log
+    if logPath == "" { throw ValidationError("--log needs a file name") }
+    // The log has every frame: the protocol reports them only when asked.
+    if logPath != nil { client.traceFrames = true }
   }
 
   /// The -H values in order, `-H @FILE` and `--header-file` read in place (the files after

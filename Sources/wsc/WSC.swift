@@ -269,6 +269,12 @@ struct SessionOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
+      "Write the whole session to FILE as it happens: handshake both ways, every frame, messages, the close (--jsonl events; mode 0600).",
+      valueName: "file"))
+  var log: String?
+
+  @Option(
+    help: ArgumentHelp(
       "When the connection is lost (or the server closes with a code not in --reconnect-stop-codes), connect again with backoff, at most N times in a row: --reconnect (no limit) or --reconnect=N.",
       valueName: "n"))
   var reconnect: String?

@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import EXIT_OK, EXIT_USAGE, FAST
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
+from helpers import EXIT_OK, EXIT_USAGE, FAST, wait_until
 from peers import ref as R
+from test_interactive import prompt_ready, term  # noqa: F401  (fixture)
 
 ONE_SHOT = ["-w", "0", *FAST]
 
@@ -217,3 +221,102 @@ def test_curl_from_a_file_that_is_not_a_curl_command(run_wsc, tmp_path):
     f.write_text("curl 'ws://x/\n")
     r = run_wsc(["curl", "--from", str(f)], timeout=5)
     assert r.rc == EXIT_USAGE and b"a ' quote is not closed" in r.err, r.err
+
+
+# ---- --log FILE: the session as it happens
+
+
+def log_events(path: Path) -> list[dict]:
+    from test_jsonl import events
+
+    return events(path.read_bytes())
+
+
+def test_log_has_the_handshake_every_frame_messages_and_the_close(run_wsc, ref, tmp_path):
+    log = tmp_path / "session.jsonl"
+    srv = ref(R.echo)
+    r = run_wsc(["--log", str(log), "-H", "X-Trace: 1", *ONE_SHOT, "-w", "0.5", srv.url("/logged")], input=b"hello\nworld\n")
+    assert r.rc == EXIT_OK, r.err
+    assert r.out == b"hello\nworld\n"  # stdout is unchanged
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    evs = log_events(log)
+    kinds = [e["event"] for e in evs]
+    assert kinds[:3] == ["request", "response", "open"], kinds
+    assert evs[0]["lines"][0] == "GET /logged HTTP/1.1" and "X-Trace: 1" in evs[0]["lines"]
+    assert evs[1]["status_line"].startswith("HTTP/1.1 101")
+    sent = [e for e in evs if e["event"] == "frame" and e["direction"] == "sent"]
+    got = [e for e in evs if e["event"] == "frame" and e["direction"] == "received"]
+    srv.wait()
+    # What the server received is what the log says went out, and the other way round.
+    assert [e["preview_text"] for e in sent if e["opcode"] == "text"] == srv.conn.messages == ["hello", "world"]
+    assert [e["preview_text"] for e in got if e["opcode"] == "text"] == ["hello", "world"]
+    assert [e["data"] for e in evs if e["event"] == "message"] == ["hello", "world"]
+    assert [e["opcode"] for e in sent][-1] == "close" and [e["opcode"] for e in got][-1] == "close"
+    assert all(e["length"] == 5 for e in sent + got if e["opcode"] == "text")
+    assert kinds[-1] == "close" and evs[-1]["by"] == "wsc" and evs[-1]["code"] == 1000
+
+
+def test_log_records_a_rejection_and_reconnects(run_wsc, ref, tmp_path):
+    calls = []
+
+    def process_request(connection, request):
+        calls.append(1)
+        if len(calls) > 1:
+            return Response(403, "Forbidden", Headers([("Content-Length", "0")]), b"")
+        return None
+
+    log = tmp_path / "session.jsonl"
+    srv = ref(R.close_with(1011, "restart"), process_request=process_request)
+    r = run_wsc(["--log", str(log), "--reconnect", "-w", "-1", *FAST, srv.url()], timeout=15)
+    assert r.rc == 6, r.err
+    evs = log_events(log)
+    kinds = [e["event"] for e in evs]
+    assert kinds.count("request") == 2 and "reconnect" in kinds, kinds
+    responses = [e["status_line"] for e in evs if e["event"] == "response"]
+    assert responses[0].startswith("HTTP/1.1 101") and responses[1].startswith("HTTP/1.1 403"), responses
+    assert [e["class"] for e in evs if e["event"] == "error"] == ["handshake"]
+
+
+def test_log_that_cannot_be_opened_is_exit_10_before_connecting(run_wsc, ref, tmp_path):
+    srv = ref(R.echo)
+    r = run_wsc(["--log", str(tmp_path), *ONE_SHOT, srv.url()], timeout=5)
+    assert r.rc == 10, r.err
+    assert f"--log {tmp_path}: cannot open: Is a directory".encode() in r.err, r.err
+    assert srv.conns == []
+
+
+def test_log_with_the_prompt(term, ref, tmp_path):
+    log = tmp_path / "prompt.jsonl"
+    srv = ref(R.echo)
+    t = term([srv.url(), "--log", str(log), *FAST])
+    prompt_ready(t)
+    t.type("typed")
+    t.keys("Enter")
+    t.wait_for("< typed")
+    # Written as it happens: the message is in the file while the session is still open.
+    assert wait_until(lambda: b'"data":"typed"' in log.read_bytes(), 5), log.read_bytes()
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+    kinds = [e["event"] for e in log_events(log)]
+    assert kinds[-1] == "close" and "frame" in kinds, kinds
+
+
+def test_ctrl_r_searches_the_history(term, ref):
+    srv = ref(R.echo)
+    t = term([srv.url(), *FAST])
+    prompt_ready(t)
+    for line in ("subscribe prices", "unsubscribe", "ping"):
+        t.type(line)
+        t.keys("Enter")
+        t.wait_for(f"< {line}")
+    # Substring search, newest first: "pri" is only in the first line.
+    t.keys("C-r")
+    t.type("pri")
+    t.keys("Enter")
+    assert wait_until(lambda: srv.conns and srv.conns[0].messages[-1:] == ["subscribe prices"], 5), (
+        srv.conns[0].messages,
+        t.screen(),
+    )
+    t.keys("C-d")
+    assert t.exit_code() == EXIT_OK
+    assert srv.conn.messages == ["subscribe prices", "unsubscribe", "ping", "subscribe prices"]

@@ -55,6 +55,10 @@ final class Prompt {
       guard let prompt = Prompt.current, let out else { return -1 }
       return prompt.nextCharacter(out)
     }
+    // Ctrl-R searches the history as bash and zsh users expect (libedit's emacs map has
+    // it redraw the line); Ctrl-S searches forward when the terminal leaves it alone.
+    _ = wsc_el_bind(el, "^R", "em-inc-search-prev")
+    _ = wsc_el_bind(el, "^S", "em-inc-search-next")
     // ~/.editrc (or $EDITRC) may rebind keys or switch to vi mode.
     _ = el_source(el, nil)
   }
