@@ -10,7 +10,7 @@ build_only=false
 [ "${1:-}" = "--build-only" ] && build_only=true
 
 packages=(pkg-config libssl-dev libedit-dev zlib1g-dev)
-$build_only || packages+=(python3-venv tmux openssl tinyproxy microsocks tshark)
+$build_only || packages+=(python3-venv tmux openssl tinyproxy microsocks tshark man-db binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

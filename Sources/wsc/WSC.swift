@@ -352,18 +352,27 @@ struct WSC: ParsableCommand {
       130/143 interrupted. With --listen: 3 when the address cannot be bound; with
       --once, the first client's close as above.
 
+      wsc curl URL -H … (a browser's "Copy as cURL" command) runs it with wsc's own
+      options, saying what it ignored; wsc curl --from FILE reads it as pasted.
+
       Shell completion: wsc --generate-completion-script bash|zsh|fish prints the
       script for that shell (install commands in the README).
-
-      Examples:
-        wsc ws://127.0.0.1:8080/                 the prompt, in a terminal
-        seq 3 | wsc ws://127.0.0.1:8080/         lines in, replies out
-        wsc --count 1 -w 5 -x ping wss://host/   one reply, or exit 9
-        wsc --jsonl ws://host/feed | jq .        every event as JSON
-        wsc --proxy http://proxy:3128 -L wss://host/
-        wsc -l 8080 --echo                       an echo server
       """,
     version: Version.text)
+
+  /// Printed after the options by `--help` (ArgumentParser puts the discussion first),
+  /// and the EXAMPLES section of the man page (scripts/manpage.sh).
+  static let examples = """
+    EXAMPLES:
+      wsc ws://127.0.0.1:8080/                   the prompt, in a terminal
+      seq 3 | wsc ws://127.0.0.1:8080/           lines in, replies out
+      wsc --count 1 -w 5 -x ping wss://host/     one reply, or exit 9
+      wsc --jsonl ws://host/feed | jq .          every event as JSON
+      wsc --reconnect -w -1 wss://host/feed      a feed across server restarts
+      wsc --proxy http://proxy:3128 -L wss://host/
+      wsc curl 'wss://host/ws' -H 'Cookie: …'    a browser's "Copy as cURL"
+      wsc -l 8080 --echo                         an echo server
+    """
 
   @Argument(help: "The WebSocket URL.")
   var url: String?
@@ -386,6 +395,13 @@ struct WSC: ParsableCommand {
     StandardStreams.prepare()
     var arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "curl" { arguments = fromCurl(Array(arguments.dropFirst())) }
+    // --help ends with the examples, where a reader who scrolled past the options is.
+    let options = arguments.prefix { $0 != "--" }
+    if options.contains("--help") || options.contains("-h") {
+      print(helpMessage(columns: nil))
+      print(examples)
+      Glibc.exit(ExitStatus.ok)
+    }
     if FishCompletion.requestedShell(arguments) == .fish {
       print(FishCompletion.script(for: Self.self))
       Glibc.exit(ExitStatus.ok)
