@@ -62,9 +62,9 @@ struct ListenSettings {
     var seen: Set<String> = []
     for p in command.handshake.subprotocol {
       guard !p.isEmpty, p.utf8.allSatisfy(HTTPHeadParser.isTokenByte) else {
-        throw ValidationError("invalid subprotocol \"\(Terminal.escape(p))\"")
+        throw ValidationError("-s: invalid subprotocol \"\(Terminal.escape(p))\"")
       }
-      guard seen.insert(p).inserted else { throw ValidationError("subprotocol \"\(p)\" given twice") }
+      guard seen.insert(p).inserted else { throw ValidationError("-s: subprotocol \"\(p)\" given twice") }
     }
     if command.listenOptions.noSubprotocol && !command.handshake.subprotocol.isEmpty {
       throw ValidationError("--no-subprotocol and -s/--subprotocol contradict each other")

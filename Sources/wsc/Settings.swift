@@ -63,7 +63,7 @@ struct Settings {
     var headers: [(name: String, value: String)] = []
     for h in try Self.headerArguments(command.handshake) {
       guard let colon = h.firstIndex(of: ":") else {
-        throw ValidationError("invalid header \"\(Terminal.escape(h))\" (expected \"Name: value\")")
+        throw ValidationError("-H: invalid header \"\(Terminal.escape(h))\" (expected \"Name: value\")")
       }
       let name = String(h[..<colon])
       var value = h[h.index(after: colon)...]
@@ -106,10 +106,10 @@ struct Settings {
       negotiators: command.handshake.noCompression ? [] : [PerMessageDeflate()], headers: headers,
       hostOverride: command.handshake.host, basicAuth: basicAuth,
       version: command.handshake.protocolVersion)
-    do {
+    do throws(ClientHandshake.RequestError) {
       _ = try ClientHandshake(options: options)
     } catch {
-      throw ValidationError(error.description)
+      throw ValidationError("\(Self.flag(for: error)): \(error.description)")
     }
 
     let maxSize = try Self.maxMessageSize(command)
@@ -203,6 +203,18 @@ struct Settings {
     if logPath == "" { throw ValidationError("--log needs a file name") }
     // The log has every frame: the protocol reports them only when asked.
     if logPath != nil { client.traceFrames = true }
+  }
+
+  /// The option a request error comes from, so the message names it (issue 16).
+  static func flag(for error: ClientHandshake.RequestError) -> String {
+    switch error {
+    case .invalidSubprotocol, .duplicateSubprotocol: return "-s/--subprotocol"
+    case .unsupportedVersion: return "--protocol"
+    case .invalidHeaderValue(name: "Origin"): return "-o/--origin"
+    case .invalidHeaderValue(name: "Host"): return "--host"
+    case .invalidHeaderValue(name: "Authorization"): return "--auth"
+    case .invalidHeaderName, .invalidHeaderValue, .reservedHeader: return "-H/--header"
+    }
   }
 
   /// The -H values in order, `-H @FILE` and `--header-file` read in place (the files after
