@@ -78,22 +78,42 @@ public struct PerMessageDeflate: ExtensionNegotiator {
   public var serverNoContextTakeover: Bool
   public var clientNoContextTakeover: Bool
   public var compressionLevel: Int
+  /// Adds a second offer, the same with `client_no_context_takeover`, for servers that
+  /// only agree to a client that resets its context (RFC 7692 §5.1: offers in order of
+  /// preference). Any server that takes it says so with `client_no_context_takeover` in
+  /// its response; one that accepts the first offer gets context takeover as before.
+  public var fallbackWithoutContextTakeover: Bool
 
-  /// The default offer is `permessage-deflate; client_max_window_bits`.
+  /// The default offer is `permessage-deflate; client_max_window_bits`, then the same
+  /// with `client_no_context_takeover`.
   public init(
     clientMaxWindowBits: WindowBitsOffer = .anyValue, serverMaxWindowBits: Int? = nil,
-    serverNoContextTakeover: Bool = false, clientNoContextTakeover: Bool = false, compressionLevel: Int = 6
+    serverNoContextTakeover: Bool = false, clientNoContextTakeover: Bool = false, compressionLevel: Int = 6,
+    fallbackWithoutContextTakeover: Bool = false
   ) {
     self.clientMaxWindowBits = clientMaxWindowBits
     self.serverMaxWindowBits = serverMaxWindowBits
     self.serverNoContextTakeover = serverNoContextTakeover
     self.clientNoContextTakeover = clientNoContextTakeover
     self.compressionLevel = compressionLevel
+    self.fallbackWithoutContextTakeover = fallbackWithoutContextTakeover && !clientNoContextTakeover
   }
+
+  /// wsc's default: `permessage-deflate; client_max_window_bits, permessage-deflate;
+  /// client_no_context_takeover; client_max_window_bits`.
+  public static let standard = PerMessageDeflate(fallbackWithoutContextTakeover: true)
 
   public var name: String { Self.name }
 
   public var offer: String {
+    guard fallbackWithoutContextTakeover else {
+      return element(clientNoContextTakeover: clientNoContextTakeover)
+    }
+    return element(clientNoContextTakeover: false) + ", " + element(clientNoContextTakeover: true)
+  }
+
+  /// One offer element.
+  private func element(clientNoContextTakeover: Bool) -> String {
     var list = [Self.name]
     if serverNoContextTakeover { list.append("server_no_context_takeover") }
     if clientNoContextTakeover { list.append("client_no_context_takeover") }
@@ -177,7 +197,8 @@ public struct PerMessageDeflate: ExtensionNegotiator {
     return bits
   }
 
-  static func parseWindowBits(_ text: String) -> Int? {
+  /// A window size as a parameter value: 8–15, decimal, no leading zero.
+  public static func parseWindowBits(_ text: String) -> Int? {
     let bytes = Array(text.utf8)
     guard !bytes.isEmpty, bytes.count <= 2, bytes[0] != UInt8(ascii: "0"),
       bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),

@@ -52,6 +52,7 @@ struct ListenSettings {
     if !command.handshake.cookie.isEmpty { unsupported.append("--cookie") }
     if !command.handshake.headerFile.isEmpty { unsupported.append("--header-file") }
     if command.session.log != nil { unsupported.append("--log") }
+    if command.handshake.compression != nil { unsupported.append("--compression") }
     if command.session.reconnect != nil { unsupported.append("--reconnect") }
     if command.session.reconnectMaxDelay != nil { unsupported.append("--reconnect-max-delay") }
     if command.session.reconnectStopCodes != nil { unsupported.append("--reconnect-stop-codes") }

@@ -103,7 +103,7 @@ struct Settings {
     let options = ClientHandshake.Options(
       uri: uri, origin: command.handshake.origin, subprotocols: command.handshake.subprotocol,
       // RFC 7692: offer `permessage-deflate; client_max_window_bits` unless told not to.
-      negotiators: command.handshake.noCompression ? [] : [PerMessageDeflate()], headers: headers,
+      negotiators: try Self.compressionOffer(command.handshake).map { [$0] } ?? [], headers: headers,
       hostOverride: command.handshake.host, basicAuth: basicAuth,
       version: command.handshake.protocolVersion)
     do throws(ClientHandshake.RequestError) {
@@ -203,6 +203,49 @@ struct Settings {
     if logPath == "" { throw ValidationError("--log needs a file name") }
     // The log has every frame: the protocol reports them only when asked.
     if logPath != nil { client.traceFrames = true }
+  }
+
+  /// `--compression` (and `--no-compression`): the permessage-deflate offer, or nil for
+  /// none. `default` (or no flag) is wsc's two offers; parameters given are offered as
+  /// they are, once (RFC 7692 §7.1).
+  static func compressionOffer(_ options: HandshakeOptions) throws -> PerMessageDeflate? {
+    if options.noCompression {
+      if options.compression != nil {
+        throw ValidationError("give --no-compression or --compression, not both")
+      }
+      return nil
+    }
+    guard let spec = options.compression, spec != "default" else { return .standard }
+    if spec == "off" { return nil }
+    var offer = PerMessageDeflate(clientMaxWindowBits: .omitted)
+    var seen: Set<String> = []
+    for part in spec.split(separator: ";") {
+      let item = String(part.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+      let pieces = item.split(separator: "=", maxSplits: 1).map(String.init)
+      let name = pieces.first?.lowercased() ?? ""
+      guard seen.insert(name).inserted else {
+        throw ValidationError("--compression: \(Terminal.escape(name)) given twice")
+      }
+      let value = pieces.count == 2 ? pieces[1] : nil
+      func bits() throws -> Int {
+        guard let value, let n = PerMessageDeflate.parseWindowBits(value) else {
+          throw ValidationError("--compression: \(name) needs a window size 8–15")
+        }
+        return n
+      }
+      switch (name, value) {
+      case ("server_no_context_takeover", nil): offer.serverNoContextTakeover = true
+      case ("client_no_context_takeover", nil): offer.clientNoContextTakeover = true
+      case ("server_max_window_bits", _): offer.serverMaxWindowBits = try bits()
+      case ("client_max_window_bits", nil): offer.clientMaxWindowBits = .anyValue
+      case ("client_max_window_bits", _): offer.clientMaxWindowBits = .value(try bits())
+      default:
+        throw ValidationError(
+          "--compression: \"\(Terminal.escape(item))\" is not a permessage-deflate parameter (server_no_context_takeover, client_no_context_takeover, server_max_window_bits=N, client_max_window_bits[=N]), off or default"
+        )
+      }
+    }
+    return offer
   }
 
   /// The option a request error comes from, so the message names it (issue 16).

@@ -76,6 +76,12 @@ struct HandshakeOptions: ParsableArguments {
 
   @Flag(help: "Do not offer permessage-deflate compression (offered by default).")
   var noCompression = false
+
+  @Option(
+    help: ArgumentHelp(
+      "The permessage-deflate offer: off, default, or its parameters as in the header, e.g. 'client_max_window_bits=10; server_no_context_takeover'.",
+      valueName: "spec"))
+  var compression: String?
 }
 
 /// TLS options for wss:// (DESIGN.md §6).

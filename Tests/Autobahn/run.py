@@ -278,11 +278,16 @@ def md_cell(text: object, limit: int = 300) -> str:
     return plain(text, limit).replace("|", "\\|")
 
 
-def verdict_problems(case_id: str, behavior: object, behavior_close: object) -> list[str]:
+def verdict_problems(
+    case_id: str, behavior: object, behavior_close: object, *, allow_unimplemented: bool = True
+) -> list[str]:
     """Why a case fails the project's rule (CHECKLIST.md: no FAILED, NON-STRICT only in
-    6.4.*, a clean close); empty when it passes. Shared by the client and server runners."""
+    6.4.*, a clean close); empty when it passes. Shared by the client and server runners.
+    ``allow_unimplemented=False`` fails UNIMPLEMENTED too (issue 15: every case runs)."""
     why = []
-    if behavior in (FAILED, ERROR):
+    if behavior == UNIMPLEMENTED and not allow_unimplemented:
+        why.append("behavior UNIMPLEMENTED (the case did not run)")
+    elif behavior in (FAILED, ERROR):
         why.append(f"behavior {behavior}")
     elif behavior == NON_STRICT and not any(fnmatch.fnmatchcase(case_id, p) for p in NON_STRICT_ALLOWED):
         why.append("NON-STRICT outside 6.4.*")
@@ -335,6 +340,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--report-timeout", type=float, default=180.0, help="seconds for kosoku to write reports and exit")
     ap.add_argument("--total-timeout", type=float, default=3600.0, help="stop starting new cases after this many seconds")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    ap.add_argument("--no-unimplemented", action="store_true", help="an UNIMPLEMENTED case fails the run")
     return cli_main(ap, argv, run)
 
 
@@ -601,7 +607,7 @@ def evaluate(
         c["rc"] = run["rc"] if run else None
         c["hang"] = bool(run and run["hang"])
         b, bc = c["behavior"], c["behaviorClose"]
-        why = verdict_problems(c["id"], b, bc)
+        why = verdict_problems(c["id"], b, bc, allow_unimplemented=not args.no_unimplemented)
         if c["hang"]:
             why.append(f"HANG (>{args.case_timeout:g} s)")
         if c["rc"] is not None and c["rc"] < 0:

@@ -141,7 +141,9 @@ def check_browser_headers(srv, fixture_text: str, cookie: str, subprotocol: bool
     for name in OWNED:
         assert len(got.get(name, [])) <= 1, (name, got.get(name))
     assert got["sec-websocket-key"][0] not in fixture_text
-    assert got["sec-websocket-extensions"] == ["permessage-deflate; client_max_window_bits"]
+    assert got["sec-websocket-extensions"] == [
+        "permessage-deflate; client_max_window_bits, permessage-deflate; client_no_context_takeover; client_max_window_bits"
+    ]
     assert got["upgrade"] == ["websocket"] and got["sec-websocket-version"] == ["13"]
     if subprotocol:
         assert got["sec-websocket-protocol"] == ["chat, superchat"]

@@ -49,7 +49,11 @@ def test_O1_offer_in_request_and_ignored_offer_means_no_rsv1(run_wsc, evil):
     """O1: the request offers ``permessage-deflate; client_max_window_bits``; EVIL ignores it →
     every client frame has RSV1 = 0 and the payload is plain."""
     r, c = evil_session(run_wsc, evil, b"", input=b"hello\nworld\n\n", base=["-w", "0.3"] + FAST)
-    assert c.request.get("Sec-WebSocket-Extensions") == "permessage-deflate; client_max_window_bits"
+    # Two offers in order of preference (RFC 7692 §5.1): the second lets a server that
+    # insists on client_no_context_takeover (Autobahn 13.2, 13.5, 13.6) agree at all.
+    assert c.request.get("Sec-WebSocket-Extensions") == (
+        "permessage-deflate; client_max_window_bits, permessage-deflate; client_no_context_takeover; client_max_window_bits"
+    )
     assert r.rc == EXIT_OK, r
     assert c.texts() == [b"hello", b"world", b""]
     assert all(f.rsv == 0 for f in c.frames), c.frames
@@ -341,3 +345,64 @@ def test_interop_websockets_deflate_parameters(run_wsc, ref, server_kw):
     r = run_wsc([srv.url(), "-w", "1", *FAST], input=("\n".join(lines) + "\n").encode(), timeout=30)
     assert r.rc == EXIT_OK, r
     assert r.out.decode().splitlines() == lines
+
+
+# --------------------------------------------------------------------------
+# --compression: the offer, for people testing servers (issue 15)
+# --------------------------------------------------------------------------
+
+
+def test_first_offer_accepted_keeps_context_takeover(run_wsc, evil):
+    """The server answers plain permessage-deflate: the first offer, so the second identical
+    message refers back into the first (it is shorter), and a shared inflater reads both."""
+    line = b"the same line, long enough to be worth a back reference"
+    ev = evil(_collect_n(2, PMD))
+    r = run_wsc([ev.url(), "-w", "0.3", *FAST], input=line + b"\n" + line + b"\n")
+    ev.wait()
+    assert r.rc == EXIT_OK, r
+    payloads = [f.payload for f in ev.conn.data_frames()]
+    assert len(payloads[1]) < len(payloads[0]), payloads
+    assert inflate_all(payloads) == [line, line]
+
+
+@pytest.mark.parametrize(
+    "spec, offer",
+    [
+        ("client_max_window_bits=10; server_no_context_takeover", "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"),
+        ("client_no_context_takeover", "permessage-deflate; client_no_context_takeover"),
+        ("server_max_window_bits=9;client_max_window_bits", "permessage-deflate; server_max_window_bits=9; client_max_window_bits"),
+        ("default", "permessage-deflate; client_max_window_bits, permessage-deflate; client_no_context_takeover; client_max_window_bits"),
+        ("off", None),
+    ],
+)
+def test_compression_spec_is_offered_as_given(run_wsc, evil, spec, offer):
+    r, c = evil_session(run_wsc, evil, b"", ["--compression", spec], input=b"hi\n", base=["-w", "0.3"] + FAST)
+    assert r.rc == EXIT_OK, r
+    assert c.request.get("Sec-WebSocket-Extensions") == offer
+
+
+def test_compression_no_context_takeover_offered_compresses_each_message_alone(run_wsc, evil):
+    line = b"the same line, long enough to be worth a back reference"
+    ev = evil(_collect_n(2, PMD))
+    r = run_wsc([ev.url(), "--compression", "client_no_context_takeover", "-w", "0.3", *FAST], input=line + b"\n" + line + b"\n")
+    ev.wait()
+    assert r.rc == EXIT_OK, r
+    payloads = [f.payload for f in ev.conn.data_frames()]
+    # We promised in the offer: each message stands alone, whatever the server answered.
+    assert payloads[0] == payloads[1]
+    assert inflate_all(payloads, fresh_each=True) == [line, line]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--compression", "client_max_window_bits=16"], b"--compression: client_max_window_bits needs a window size 8"),
+        (["--compression", "foo"], b'--compression: "foo" is not a permessage-deflate parameter'),
+        (["--compression", "server_no_context_takeover; server_no_context_takeover"], b"given twice"),
+        (["--compression", "off", "--no-compression"], b"give --no-compression or --compression, not both"),
+    ],
+)
+def test_compression_usage_errors(run_wsc, args, message):
+    r = run_wsc([*args, "ws://127.0.0.1:9/"], timeout=5)
+    assert r.rc == 64, r
+    assert message in r.err, r

@@ -9,6 +9,26 @@ private func element(_ text: String) -> ExtensionOffer {
 /// RFC 7692 §5, §7.1 negotiation (CHECKLIST O1–O5, case 47).
 @Suite("RFC 7692 §7.1 negotiation")
 struct NegotiationTests {
+  @Test("§5.1: wsc's standard offer adds a fallback with client_no_context_takeover")
+  func standardOfferHasAFallback() throws {
+    let standard = PerMessageDeflate.standard
+    #expect(
+      standard.offer
+        == "permessage-deflate; client_max_window_bits, permessage-deflate; client_no_context_takeover; client_max_window_bits"
+    )
+    // Two elements of one header, both valid offers.
+    #expect(try ExtensionOffer.parseList(standard.offer).count == 2)
+    // The answer says which offer was taken: with client_no_context_takeover, the second.
+    #expect(
+      try standard.parameters(accepting: element("permessage-deflate; client_no_context_takeover"))
+        == DeflateParameters(clientNoContextTakeover: true))
+    #expect(try standard.parameters(accepting: element("permessage-deflate")) == DeflateParameters())
+    // A fallback of an offer that already resets its context would be the same offer twice.
+    #expect(
+      PerMessageDeflate(clientNoContextTakeover: true, fallbackWithoutContextTakeover: true).offer
+        == "permessage-deflate; client_no_context_takeover; client_max_window_bits")
+  }
+
   @Test("the default offer is permessage-deflate; client_max_window_bits")
   func defaultOffer() {
     #expect(PerMessageDeflate().offer == "permessage-deflate; client_max_window_bits")
