@@ -41,3 +41,23 @@ let package = Package(
   ],
   swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (issue 15), only when scripts/fuzz.sh asks for them (WSC_FUZZ=1):
+// a normal build, test or release never sees them. Each is built with
+// -sanitize=fuzzer,address on the command line; -parse-as-library because libFuzzer
+// provides main and calls LLVMFuzzerTestOneInput.
+if Context.environment["WSC_FUZZ"] != nil {
+  package.targets.append(
+    .target(
+      name: "FuzzSupport", dependencies: ["WebSocketProtocol", "WebSocketDeflate"], path: "Fuzz/FuzzSupport"))
+  for name in [
+    "FuzzFrameClient", "FuzzFrameServer", "FuzzClientHandshake", "FuzzServerHandshake", "FuzzExtensionHeader",
+    "FuzzURI",
+  ] {
+    package.targets.append(
+      .executableTarget(
+        name: name, dependencies: ["FuzzSupport", "WebSocketProtocol", "WebSocketDeflate"],
+        path: "Fuzz/\(name)",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+  }
+}

@@ -60,7 +60,8 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
   /// The URI without userinfo, so it can be shown in diagnostics without leaking credentials.
   public var description: String {
     if let path = unixSocketPath { return "ws+unix:\(path):\(resource)" }
-    let h = isIPv6Literal ? "[\(host)]" : host
+    // A zone ID's "%" is written "%25" (RFC 6874 §2), so the description parses back.
+    let h = isIPv6Literal ? "[\(host.replacingPercent())]" : host
     return "\(secure ? "wss" : "ws")://\(h):\(port)\(resource)"
   }
 
@@ -74,15 +75,15 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
     unixSocketPath = nil
     isIPv6Literal = false
     let lower = text.lowercased()
-    if lower.hasPrefix("ws+unix:") {
-      rest = rest.dropFirst(8)
-      if rest.hasPrefix("//") { rest = rest.dropFirst(2) }
+    if lower.unicodeScalars.starts(with: "ws+unix:".unicodeScalars) {
+      rest = rest.droppingScalars(8)
+      if rest.startsWithScalars("//") { rest = rest.droppingScalars(2) }
       // The socket path runs to the first ":" (websocat's form); the request path follows it.
       let path: Substring
       var request: Substring = "/"
-      if let colon = rest.firstIndex(of: ":") {
+      if let colon = rest.unicodeScalars.firstIndex(of: ":") {
         path = rest[..<colon]
-        request = rest[rest.index(after: colon)...]
+        request = rest[rest.unicodeScalars.index(after: colon)...]
       } else {
         path = rest
       }
@@ -102,15 +103,16 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
       default: throw .unsupportedScheme(scheme)
       }
       rest = rest[sep.upperBound...]
-    } else if let colon = rest.firstIndex(of: ":"), Self.looksLikeScheme(rest[..<colon]),
-      !rest[rest.index(after: colon)...].hasPrefix(where: { $0.isASCII && $0.isNumber })
+    } else if let colon = rest.unicodeScalars.firstIndex(of: ":"), Self.looksLikeScheme(rest[..<colon]),
+      !rest[rest.unicodeScalars.index(after: colon)...].hasPrefix(where: { $0.isASCII && $0.isNumber })
     {
       // "http:/x", "mailto:a": a scheme without "//" is not a bare host:port.
       throw .unsupportedScheme(rest[..<colon].lowercased())
     } else {
       secure = false
     }
-    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+    let authorityEnd =
+      rest.unicodeScalars.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
     let parsed = try Authority(parsing: rest[..<authorityEnd])
     let tail = rest[authorityEnd...]
     user = parsed.user
@@ -122,11 +124,14 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
   }
 
   private static func schemeSeparator(in s: Substring) -> Range<Substring.Index>? {
-    var i = s.startIndex
-    while i < s.endIndex {
-      if s[i] == "/" || s[i] == "?" || s[i] == "#" { return nil }
-      if s[i] == ":" && s[s.index(after: i)...].hasPrefix("//") { return i..<s.index(i, offsetBy: 3) }
-      i = s.index(after: i)
+    let scalars = s.unicodeScalars
+    var i = scalars.startIndex
+    while i < scalars.endIndex {
+      if scalars[i] == "/" || scalars[i] == "?" || scalars[i] == "#" { return nil }
+      if scalars[i] == ":" && s[scalars.index(after: i)...].startsWithScalars("//") {
+        return i..<scalars.index(i, offsetBy: 3)
+      }
+      i = scalars.index(after: i)
     }
     return nil
   }
@@ -138,9 +143,9 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
 
   /// Path and query with non-ASCII bytes percent-encoded; "/" when the path is empty (§3).
   private static func resourceName(_ tail: Substring) throws(ParseError) -> String {
-    if tail.contains("#") { throw .fragment }
+    if tail.unicodeScalars.contains("#") { throw .fragment }
     var out: [UInt8] = []
-    if !tail.hasPrefix("/") { out.append(UInt8(ascii: "/")) }
+    if !tail.startsWithScalars("/") { out.append(UInt8(ascii: "/")) }
     let hex = Array("0123456789ABCDEF".utf8)
     for c in tail.utf8 {
       if c >= 0x80 {
@@ -185,5 +190,11 @@ extension Substring {
   fileprivate func hasPrefix(where predicate: (Character) -> Bool) -> Bool {
     guard let f = first else { return false }
     return predicate(f)
+  }
+}
+
+extension String {
+  fileprivate func replacingPercent() -> String {
+    String(unicodeScalars.flatMap { $0 == "%" ? Array("%25".unicodeScalars) : [$0] }.map(Character.init))
   }
 }

@@ -154,3 +154,39 @@ struct URITests {
     #expect(try WebSocketURI(parsing: "ws://h:9/a?b").description == "ws://h:9/a?b")
   }
 }
+
+/// Regressions from fuzzing (Fuzz/FuzzURI, Docs/Reliability.md): each test is named after
+/// the finding.
+struct URIFuzzFindingTests {
+  /// crash-84057d2c: "\u{5B9}-" parsed as a bare host, but its description
+  /// "ws://\u{5B9}-:80/" did not parse back: U+05B9 (a combining mark) after "/" made one
+  /// Character of the two, and the Character search for "://" missed it.
+  @Test func fuzzCombiningMarkAfterADelimiterStillDelimits() throws {
+    let bare = try WebSocketURI(parsing: "\u{5B9}-")
+    let again = try WebSocketURI(parsing: bare.description)
+    #expect(again.host == bare.host && again.resource == bare.resource)
+    #expect(try WebSocketURI(parsing: "ws://\u{5B9}-/").host == "\u{5B9}-")
+    #expect(try WebSocketURI(parsing: "ws://h:81/\u{301}").port == 81)
+    #expect(try WebSocketURI(parsing: "ws://h/\u{301}").resource == "/%CC%81")
+  }
+
+  @Test func fuzzCombiningMarkCannotHideAFragmentOrAPort() {
+    #expect(throws: WebSocketURI.ParseError.fragment) { try WebSocketURI(parsing: "ws://a/#\u{301}") }
+    #expect(throws: (any Error).self) { try WebSocketURI(parsing: "ws://a:\u{301}80/") }
+    #expect(throws: (any Error).self) { try WebSocketURI(parsing: "ws://[::1]:\u{301}/") }
+  }
+}
+
+extension URIFuzzFindingTests {
+  /// crash-79ac03a9: "[2:eeee..eeee%eee1]" percent-decoded "%ee" into a raw byte of the
+  /// host, which no URL writes back. A zone ID is now checked after decoding (RFC 6874),
+  /// and the description writes its "%" as "%25".
+  @Test func fuzzIPv6LiteralDecodesOnlyToAnAddressAndAZone() throws {
+    #expect(throws: (any Error).self) { try WebSocketURI(parsing: "wss://u:p@[2:eeee..eeee%eee1]:8/a") }
+    let zoned = try WebSocketURI(parsing: "ws://[fe80::1%25eth0]:9000/x")
+    #expect(zoned.host == "fe80::1%eth0" && zoned.isIPv6Literal)
+    #expect(zoned.description == "ws://[fe80::1%25eth0]:9000/x")
+    #expect(try WebSocketURI(parsing: zoned.description).host == zoned.host)
+    #expect(throws: (any Error).self) { try WebSocketURI(parsing: "ws://[fe80::1%25]/") }
+  }
+}
