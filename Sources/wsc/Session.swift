@@ -66,8 +66,19 @@ final class Session: @unchecked Sendable {
 
   /// Set by the interactive prompt: takes over the first SIGINT/SIGTERM/SIGHUP (returns
   /// true when it did) and terminal resizes.
-  var onInterrupt: ((Int32) -> Bool)?
-  var onWindowChange: (() -> Void)?
+  /// Set on the main thread while the signal thread may already read them: behind a lock,
+  /// which also publishes what the closures capture (ThreadSanitizer found the race).
+  var onInterrupt: ((Int32) -> Bool)? {
+    get { signalHookLock.withLock { interruptHook } }
+    set { signalHookLock.withLock { interruptHook = newValue } }
+  }
+  var onWindowChange: (() -> Void)? {
+    get { signalHookLock.withLock { windowChangeHook } }
+    set { signalHookLock.withLock { windowChangeHook = newValue } }
+  }
+  private let signalHookLock = ConditionLock()
+  private var interruptHook: ((Int32) -> Bool)?
+  private var windowChangeHook: (() -> Void)?
 
   init(settings: Settings) throws {
     self.settings = settings
