@@ -9,7 +9,7 @@ import Testing
   import Darwin
 #endif
 
-/// `wsc -l 127.0.0.1:0 …` run as a subprocess: the real server the async API is tested
+/// `wsc -l 127.0.0.1:0 --once …` run as a subprocess: the real server the async API is tested
 /// against. Its stdin is a pipe the test writes to, stderr a pipe it reads (the "listening
 /// on" and "client N disconnected" lines), stdout is discarded. Every wait has a deadline.
 final class WscServer {
@@ -44,7 +44,9 @@ final class WscServer {
     posix_spawn_file_actions_adddup2(&actions, input[0], 0)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
-    let argv = ([path, "-l", "127.0.0.1:0"] + arguments).map { strdup($0) } + [nil]
+    // --once: the server exits when its client leaves, even if this process is killed
+    // before `stop()`.
+    let argv = ([path, "-l", "127.0.0.1:0", "--once"] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var child = pid_t()
     let rc = posix_spawn(&child, path, &actions, nil, argv, environ)
