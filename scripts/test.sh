@@ -23,6 +23,27 @@ swift format lint --strict -r Sources Tests/WebSocketProtocolTests Tests/WebSock
 echo "== unit tests" >&2
 swift test
 
+echo "== Examples/echo-client: the library used from another package" >&2
+swift build --package-path Examples/echo-client --scratch-path .build/examples >&2
+errlog=$(mktemp)
+# The end of stdin ends nothing in listen mode: the server runs until it is killed.
+.build/debug/wsc -l 127.0.0.1:0 --echo </dev/null >/dev/null 2>"$errlog" &
+server=$!
+port=""
+for _ in $(seq 50); do
+  port=$(sed -n 's|^listening on ws://127.0.0.1:\([0-9]*\)/$|\1|p' "$errlog")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+echoed=$(timeout 10 .build/examples/debug/echo-client "ws://127.0.0.1:${port:-1}/" || true)
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+rm -f "$errlog"
+if [ "$echoed" != "hello" ]; then
+  echo "test: echo-client printed '$echoed', not 'hello'" >&2
+  exit 1
+fi
+
 echo "== Autobahn client cases, all 517 with permessage-deflate (release build, about 7 min)" >&2
 swift build -c release --static-swift-stdlib -Xswiftc -use-ld=lld --product wsc >&2
 .venv/bin/python Tests/Autobahn/run.py --wsc .build/release/wsc --cases "*" \
