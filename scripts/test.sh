@@ -4,8 +4,14 @@
 # kosoku with `wsc --echo` (all 517, compression cases 12.* and 13.* included; see
 # Docs/Conformance.md), the server cases against `wsc -l --echo` (all 517), and the
 # integration tests against Python websockets servers and raw-socket peers (pytest).
+#
+#   scripts/test.sh                 the whole suite (CI runs this)
+#   scripts/test.sh --sanitizers    then AddressSanitizer and ThreadSanitizer over the
+#                                   integration suite (scripts/sanitizers.sh, ~20 min more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sanitizers=false
+[ "${1:-}" = "--sanitizers" ] && sanitizers=true
 scripts/setup.sh
 
 echo "== swift build (warnings are errors)" >&2
@@ -56,5 +62,13 @@ echo "== Autobahn server cases, all 517 against wsc -l --echo (release build, ab
 echo "== LeakSanitizer over listen mode (scripts/leakcheck.sh)" >&2
 scripts/leakcheck.sh 20
 
+echo "== fuzz smoke: each libFuzzer target for 10 s (scripts/fuzz.sh)" >&2
+scripts/fuzz.sh 10
+
 echo "== integration tests" >&2
 WSC_BIN="$PWD/.build/debug/wsc" .venv/bin/python -m pytest Tests/Integration -q
+
+if $sanitizers; then
+  echo "== sanitizers (scripts/sanitizers.sh)" >&2
+  scripts/sanitizers.sh
+fi
