@@ -1,0 +1,62 @@
+"""Issue 15: 500 clients connected to ``wsc -l`` at once all get every broadcast, in
+order, and the server's threads and memory follow the number of clients (one I/O
+thread each, DESIGN.md §2) and come back down when they leave."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from websockets.asyncio.client import connect
+
+from helpers import wait_until
+from test_listen import listen  # noqa: F401  (fixture)
+
+CLIENTS = 500
+LINES = 20
+# Measured: 168 MiB for 500 clients in a debug build, about 330 KiB each, most of it the
+# 256 KiB read buffer every connection zero-fills (Docs/Reliability.md; issue 17 is
+# where the server moves to an event loop). The ceiling leaves room for that without
+# letting a second buffer of that size per client pass unnoticed (+125 MiB).
+RSS_CEILING_KIB = 256 * 1024
+
+
+def threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_500_clients_at_once_get_every_broadcast_in_order(listen):
+    srv = listen(["--no-subprotocol"])
+    pid = srv.proc.pid
+    idle_threads = threads(pid)
+
+    async def main() -> list[list[str]]:
+        clients = []
+        for _ in range(CLIENTS):
+            clients.append(await connect(srv.url, compression=None, open_timeout=20, ping_interval=None))
+        assert wait_until(lambda: threads(pid) >= idle_threads + CLIENTS, 20), threads(pid)
+        peak = (threads(pid), rss_kib(pid))
+        # Every client is connected: now broadcast.
+        srv.proc.write(b"".join(b"line %d\n" % i for i in range(LINES)))
+
+        async def read_all(ws) -> list[str]:
+            return [await asyncio.wait_for(ws.recv(), 30) for _ in range(LINES)]
+
+        got = await asyncio.gather(*(read_all(ws) for ws in clients))
+        await asyncio.gather(*(ws.close() for ws in clients))
+        return got, peak
+
+    got, (peak_threads, peak_rss) = asyncio.run(main())
+    expected = [f"line {i}" for i in range(LINES)]
+    assert all(g == expected for g in got), [g for g in got if g != expected][:1]
+    assert peak_threads <= idle_threads + CLIENTS + 4, (idle_threads, peak_threads)
+    assert peak_rss < RSS_CEILING_KIB, peak_rss
+    # Everyone left: the per-client threads are gone again.
+    assert wait_until(lambda: threads(pid) <= idle_threads, 20), (idle_threads, threads(pid))
+    assert srv.wait_stderr(f"client {CLIENTS} disconnected", 20), srv.stderr()[-500:]
+    print(f"{CLIENTS} clients: {peak_threads} threads (idle {idle_threads}), RSS {peak_rss // 1024} MiB")
