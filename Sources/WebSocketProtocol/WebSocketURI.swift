@@ -59,7 +59,9 @@ public struct WebSocketURI: Sendable, Hashable, CustomStringConvertible {
 
   /// The URI without userinfo, so it can be shown in diagnostics without leaking credentials.
   public var description: String {
-    if let path = unixSocketPath { return "ws+unix:\(path):\(resource)" }
+    // A path that starts with "//" is written after "//", which the parser drops, so the
+    // description parses back to the same path (fuzzing finding crash-660a7eae).
+    if let path = unixSocketPath { return "ws+unix:\(path.hasPrefix("//") ? "//" : "")\(path):\(resource)" }
     // A zone ID's "%" is written "%25" (RFC 6874 §2), so the description parses back.
     let h = isIPv6Literal ? "[\(host.replacingPercent())]" : host
     return "\(secure ? "wss" : "ws")://\(h):\(port)\(resource)"

@@ -190,3 +190,15 @@ extension URIFuzzFindingTests {
     #expect(throws: (any Error).self) { try WebSocketURI(parsing: "ws://[fe80::1%25]/") }
   }
 }
+
+extension URIFuzzFindingTests {
+  /// crash-660a7eae: "ws+unix:////:" is the socket path "//", but its description
+  /// "ws+unix://:/" parsed as an empty path: the parser drops a leading "//".
+  @Test func fuzzUnixSocketPathStartingWithTwoSlashesRoundTrips() throws {
+    let uri = try WebSocketURI(parsing: "ws+unix:////:")
+    #expect(uri.unixSocketPath == "//")
+    let again = try WebSocketURI(parsing: uri.description)
+    #expect(again.unixSocketPath == "//" && again.resource == uri.resource)
+    #expect(try WebSocketURI(parsing: "ws+unix:/tmp/s.sock:/x").description == "ws+unix:/tmp/s.sock:/x")
+  }
+}
