@@ -22,6 +22,18 @@ final class Link: @unchecked Sendable {
     let attempt: Int
     let maxAttempts: Int?
     let delay: Double
+
+    /// "in 0.372 s (attempt 2 of 5)", as stderr and the prompt say it.
+    var waitText: String {
+      let ms = Int((delay * 1000).rounded())
+      let of = maxAttempts.map { " of \($0)" } ?? ""
+      return "in \(ms / 1000).\(zeroPadded(ms % 1000, 3)) s (attempt \(attempt)\(of))"
+    }
+  }
+
+  /// "giving up after 5 reconnect attempts (--reconnect=5)".
+  static func gaveUpText(_ attempts: Int) -> String {
+    "giving up after \(attempts) reconnect attempt\(attempts == 1 ? "" : "s") (--reconnect=\(attempts))"
   }
 
   /// What follows the end of a connection.

@@ -330,7 +330,7 @@ final class Session: @unchecked Sendable {
       reconnectAttempt.store(retry.attempt, ordering: .relaxed)
       activity.withLock { opened = false }
     case .gaveUp(let n):
-      Terminal.error("giving up after \(n) reconnect attempt\(n == 1 ? "" : "s") (--reconnect=\(n))")
+      Terminal.error(Link.gaveUpText(n))
     case .end, .stopped: break
     }
     if events != nil && !output.flush() { stdoutFailed() }
@@ -344,16 +344,7 @@ final class Session: @unchecked Sendable {
 
   /// What stderr says before a reconnect: how the connection ended, then the wait.
   static func reconnectText(_ result: CloseResult, _ retry: Link.Retry) -> String {
-    let of = retry.maxAttempts.map { " of \($0)" } ?? ""
-    return
-      "\(endText(result)); reconnecting in \(Self.delayText(retry.delay)) s (attempt \(retry.attempt)\(of))"
-  }
-
-  /// A backoff delay for people: "0.216", "12.5".
-  static func delayText(_ seconds: Double) -> String {
-    let ms = Int((seconds * 1000).rounded())
-    let frac = zeroPadded(ms % 1000, 3)
-    return "\(ms / 1000).\(frac)"
+    "\(endText(result)); reconnecting \(retry.waitText)"
   }
 
   /// How a connection ended, in one phrase.

@@ -190,11 +190,10 @@ final class InteractiveMode: @unchecked Sendable {
     }
     switch next {
     case .retry(let retry):
-      let of = retry.maxAttempts.map { " of \($0)" } ?? ""
-      let wait = "econnecting in \(Session.delayText(retry.delay)) s (attempt \(retry.attempt)\(of))…"
+      let wait = "econnecting \(retry.waitText)…"
       display.post(result.wasOpen ? "R" + wait : "\(Session.endText(result)); r" + wait)
     case .gaveUp(let n):
-      display.post("Giving up after \(n) reconnect attempt\(n == 1 ? "" : "s") (--reconnect=\(n))")
+      display.post("G" + Link.gaveUpText(n).dropFirst())
       display.markEnded()
     case .end, .stopped:
       display.markEnded()
