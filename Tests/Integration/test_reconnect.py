@@ -358,3 +358,38 @@ def test_stdin_at_eof_the_idle_wait_runs_on_while_reconnecting(start_wsc, ref):
     assert r.rc == EXIT_CONNECT, r.err  # the last attempt was refused
     assert time.monotonic() - t0 < 4, r.err
     assert len(ATTEMPT.findall(r.err)) >= 2, r.err
+
+
+@pytest.mark.parametrize("stdin", ["eof", "open"])
+@pytest.mark.parametrize(
+    "ending, exit_code, retried",
+    [("close", EXIT_PEER_CLOSED, True), ("reset", 8, True), ("timeout", 9, True), ("error", EXIT_PROTOCOL, False)],
+)
+def test_every_ending_with_stdin_at_eof_or_open_and_idle_ends_when_attempts_run_out(
+    start_wsc, evil, stdin, ending, exit_code, retried
+):
+    # Every connection ends the same way; --reconnect=1 retries once (when the ending is
+    # one it retries) and then wsc exits with that ending's code, whether or not stdin
+    # has ended. The terminal case is test_the_prompt_reconnects_… above.
+    def script(c):
+        if c.read_request() is None:
+            return
+        c.handshake()
+        if ending == "close":
+            c.send_close(1011, b"again")
+            c.collect(2)
+        elif ending == "reset":
+            c.reset()
+        elif ending == "timeout":
+            c.sleep(3)  # never answers the keepalive Ping
+        else:
+            c.send(b"\x81\x82abcd" + bytes([ord("h") ^ ord("a"), ord("i") ^ ord("b")]))  # masked: 1002
+            c.collect(2)
+
+    e = evil(script)
+    args = ["--reconnect=1", "--reconnect-max-delay", "0.2", "-w", "-1", "--ping-interval", "0.3", "--ping-timeout", "0.3"]
+    kw = {"keep_stdin_open": True} if stdin == "open" else {"input": b""}
+    r = start_wsc([*args, *FAST, e.url()], **kw).finish(15)
+    assert r.rc == exit_code, r.err
+    assert len(e.conns) == (2 if retried else 1), (len(e.conns), r.err)
+    assert (b"giving up after 1 reconnect attempt" in r.err) == retried, r.err
