@@ -66,8 +66,11 @@ public enum MonotonicClock {
   }
 }
 
-/// Starts a detached OS thread (not a Swift concurrency task) running `body`.
-public func startThread(_ body: @escaping @Sendable () -> Void) {
+/// Starts a detached OS thread (not a Swift concurrency task) running `body`. Returns nil,
+/// or why no thread could be started (`pthread_create` fails with EAGAIN at the system's
+/// limit of threads or of memory for their stacks, which enough clients can reach).
+@discardableResult
+public func startThread(_ body: @escaping @Sendable () -> Void) -> String? {
   final class Box: @unchecked Sendable {
     let body: @Sendable () -> Void
     init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -81,6 +84,10 @@ public func startThread(_ body: @escaping @Sendable () -> Void) {
       box.body()
       return nil
     }, box)
-  precondition(rc == 0, "pthread_create failed: \(rc)")
+  guard rc == 0 else {
+    Unmanaged<Box>.fromOpaque(box).release()
+    return "cannot start a thread: \(errnoText(rc))"
+  }
   pthread_detach(thread)
+  return nil
 }

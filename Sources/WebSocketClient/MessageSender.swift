@@ -37,7 +37,8 @@ final class MessageSender: @unchecked Sendable {
       }
       switch start {
       case nil: continuation.resume(returning: false)
-      case true?: startThread { [self] in run() }
+      case true?:
+        if startThread({ [self] in run() }) != nil { refuseAll() }
       case false?: break
       }
     }
@@ -49,6 +50,20 @@ final class MessageSender: @unchecked Sendable {
       stopped = true
       lock.broadcast()
     }
+  }
+
+  /// No thread could be started: the messages waiting fail (the caller sees a refused
+  /// send, as after the end), and the next `send` tries again.
+  private func refuseAll() {
+    let waiting: ArraySlice<(Message, CheckedContinuation<Bool, Never>)> = lock.withLock {
+      defer {
+        jobs.removeAll()
+        head = 0
+        running = false
+      }
+      return jobs[head...]
+    }
+    for (_, continuation) in waiting { continuation.resume(returning: false) }
   }
 
   private func run() {

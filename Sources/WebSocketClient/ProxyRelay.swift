@@ -30,7 +30,11 @@ final class ProxyRelay: @unchecked Sendable {
     guard socketpair(AF_UNIX, type, 0, &fds) == 0 else { return nil }
     for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
     let relay = ProxyRelay(tls: tls, pairFD: fds[0])
-    startThread { relay.run() }
+    if startThread({ relay.run() }) != nil {
+      for fd in fds { _ = Glibc.close(fd) }
+      errno = EAGAIN
+      return nil
+    }
     return fds[1]
   }
 

@@ -79,7 +79,7 @@ public class WebSocketPeer: @unchecked Sendable {
   /// Set when a hook queued a command: the receive loop then encodes it before parsing
   /// the next message. Only the I/O thread touches it; an atomic because it is read once
   /// per message and a class property would cost a dynamic exclusivity check each time.
-  private let queuedFromIOThread = Atomic<Bool>(false)
+  let queuedFromIOThread = Atomic<Bool>(false)
   /// Bytes of `queue` entries queued from the I/O thread.
   private var replyBytes = 0
   private var queueHead = 0
@@ -138,20 +138,17 @@ public class WebSocketPeer: @unchecked Sendable {
   public var result: CloseResult? { lock.withLock { finalResult } }
 
   /// Starts the I/O thread running `body`, which returns how the connection ended; then
-  /// `onClose` is called.
-  func startIO(_ body: @escaping @Sendable () -> CloseResult) {
+  /// `onClose` is called. Returns nil, or why the thread could not start: then the
+  /// connection has already ended with that error (`onError`, `onClose`), and `body`
+  /// never runs.
+  @discardableResult
+  func startIO(_ body: @escaping @Sendable () -> CloseResult) -> String? {
     if wakeFD < 0 {
-      let result = CloseResult(error: .local("cannot create a pipe: \(errnoText(errno))"), wasOpen: false)
-      lock.withLock {
-        finalResult = result
-        acceptingCommands = false
-        keepUnsentLocked()
-      }
-      onError?(result.error!)
-      finishIO(result)
-      return
+      let reason = "cannot create a pipe: \(errnoText(errno))"
+      endUnstarted(CloseResult(error: .local(reason), wasOpen: false))
+      return reason
     }
-    startThread { [self] in
+    let failure = startThread { [self] in
       lock.withLock { ioThread = pthread_self() }
       let result = body()
       lock.withLock {
@@ -162,6 +159,20 @@ public class WebSocketPeer: @unchecked Sendable {
       }
       finishIO(result)
     }
+    if let failure { endUnstarted(CloseResult(error: .local(failure), wasOpen: false)) }
+    return failure
+  }
+
+  /// The I/O thread could not start: the connection ends here, as if it had run.
+  private func endUnstarted(_ result: CloseResult) {
+    lock.withLock {
+      finalResult = result
+      acceptingCommands = false
+      keepUnsentLocked()
+      lock.broadcast()
+    }
+    onError?(result.error!)
+    finishIO(result)
   }
 
   /// Ends a connection whose `connect()` was never called: waiters wake, `send` refuses,
@@ -360,314 +371,13 @@ public class WebSocketPeer: @unchecked Sendable {
     lock.withLock { wakePending = false }
   }
 
-  /// The open connection: move commands into the protocol, write, read, deliver events,
-  /// and run the closing handshake with its timeouts.
-  func runOpen(
-    _ connection: inout WebSocketConnection, _ transport: Transport, leftover: [UInt8],
-    result initial: CloseResult
-  ) -> CloseResult {
-    var result = initial
-    let highWater = 1 << 20
-    var readBuffer = [UInt8](repeating: 0, count: 256 * 1024)
-    var closeDeadline: Double? = nil  // waiting for the peer's Close
-    var lingerDeadline: Double? = nil  // closing handshake done or failed: waiting for TCP to end
-    var transportError: WebSocketClientError? = nil
-    var sawEOF = false
-    var readWantsWrite = false  // TLS: SSL_read needs the socket writable first
-    var shutDown = false  // server role: our side of TCP is closed
-    var largestDirect = 0  // the largest message read directly so far: its size sets SO_RCVBUF
-    var afterDirect = false  // the last read completed a message read directly
-    // Keepalive: when the next Ping is due (nil: no more Pings), and the one awaiting its
-    // Pong, with the time the Pong is due by.
-    var nextPing = limits.keepalive.map { MonotonicClock.now() + $0.interval }
-    var unansweredPing: (payload: [UInt8], deadline: Double, sent: Double)? = nil
-    var pingsSent: UInt32 = 0
-
-    // Read once: hooks are set before the connection starts.
-    let dataHook = onMessageData
-    let messageHook = onMessage
-    let messageHandler: WebSocketConnection.MessageHandler =
-      dataHook ?? { kind, data in messageHook?(Message(kind: kind, data: Array(data))) }
-
-    func deliver(_ connection: inout WebSocketConnection) {
-      guard connection.hasEvents else { return }
-      for event in connection.takeEvents() {
-        switch event {
-        case .message(let m):
-          if let dataHook { m.data.withUnsafeBytes { dataHook(m.kind, $0) } } else { messageHook?(m) }
-        case .ping(let p): onPing?(p)
-        case .pong(let p):
-          if let ping = unansweredPing, p == ping.payload {
-            unansweredPing = nil
-            onKeepalivePong?(MonotonicClock.now() - ping.sent)
-          }
-          onPong?(p)
-        case .frame(let t): onFrame?(t)
-        case .close(let frame):
-          result.received = frame
-          if result.sent == nil { result.sent = connection.sentClose }
-          stopAcceptingCommands()
-        case .failed(let error):
-          result.error = .protocolViolation(error)
-          onError?(result.error!)
-          stopAcceptingCommands()
-        }
-      }
-    }
-
-    if !leftover.isEmpty {
-      // Frames that came in the same segment as the 101: deliver them and let the
-      // application flush now, the server may stay silent after them.
-      receive(&connection, leftover, count: leftover.count, onMessage: messageHandler, deliver: deliver)
-      onIdle?()
-    }
-
-    while true {
-      let now = MonotonicClock.now()
-      if lock.withLock({ aborted }) { break }
-
-      // Commands from other threads, while the write buffer has room.
-      if connection.state == .open && connection.outgoingCount < highWater {
-        pullCommands(&connection, limit: highWater)
-        if connection.sentClose != nil && result.sent == nil {
-          result.sent = connection.sentClose
-          result.initiatedLocally = connection.receivedClose == nil
-          if connection.receivedClose == nil { closeDeadline = now + limits.closeTimeout }
-        }
-        deliver(&connection)
-      }
-
-      if let keepalive = limits.keepalive, let due = nextPing, unansweredPing == nil, now >= due,
-        connection.canSend
-      {
-        pingsSent &+= 1
-        let payload = withUnsafeBytes(of: pingsSent.bigEndian) { Array($0) }
-        if (try? connection.ping(payload)) != nil { unansweredPing = (payload, now + keepalive.timeout, now) }
-        nextPing = now + keepalive.interval
-      }
-
-      // Write what we can.
-      var writeBlocked = false
-      var writeWantsRead = false
-      while connection.outgoingCount > 0 && transportError == nil {
-        var outcome: IOResult = .done(0)
-        connection.withOutgoing { bytes in
-          outcome = transport.write(bytes)
-          if case .done(let n) = outcome { return n }
-          return 0
-        }
-        switch outcome {
-        case .done: continue
-        case .wouldBlock(let wantsWrite):
-          writeBlocked = true
-          writeWantsRead = !wantsWrite
-        case .eof: transportError = .connectionLost("the \(peerName) closed the connection")
-        case .failed(let s): transportError = .connectionLost(s)
-        }
-        break
-      }
-      if transportError != nil { break }
-
-      if connection.state == .closed || connection.state == .failed {
-        if lingerDeadline == nil {
-          // §7.1.1: the server closes TCP first; we wait a bounded time (Chromium: 2 s), and
-          // after a failure only long enough to flush our Close.
-          lingerDeadline = now + (connection.state == .failed ? 1 : 2)
-        }
-        if limits.role == .server {
-          // §7.1.1: the server closes the TCP connection first. Half-close once our Close is
-          // out, then read (and drop) until the client's FIN, so unread bytes never turn our
-          // close into a reset that could destroy the Close frame in flight.
-          if connection.outgoingCount == 0 && !shutDown {
-            shutDown = true
-            transport.shutdownWrite()
-          }
-        } else if connection.state == .failed && connection.outgoingCount == 0 {
-          break
-        }
-        if now >= lingerDeadline! { break }
-      }
-      if let d = closeDeadline, connection.receivedClose == nil, connection.state != .failed, now >= d {
-        result.error = .timeout(
-          "waiting for the \(peerName)'s Close (--close-timeout \(formatSeconds(limits.closeTimeout)))")
-        onError?(result.error!)
-        break
-      }
-
-      // Commands that arrived while the write buffer was full: take them before sleeping
-      // (their wake-up byte may already have been consumed).
-      if connection.state == .open && connection.outgoingCount < highWater
-        && lock.withLock({ queueHead < queue.count })
-      {
-        continue
-      }
-
-      // Wait.
-      // Back-pressure: while the server is not reading what we owe it (echo replies,
-      // pongs), stop reading what it sends (CHECKLIST K3).
-      let reading = pendingReplyBytes < highWater || connection.state != .open
-      var events: Int16 = 0
-      if reading || writeWantsRead { events |= Int16(POLLIN) }
-      if (writeBlocked && !writeWantsRead) || readWantsWrite { events |= Int16(POLLOUT) }
-      var fds = [
-        pollfd(fd: transport.fileDescriptor, events: events, revents: 0),
-        pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-      ]
-      var timeout: Int32 = -1
-      // A late Pong is judged only while reading (below); while reading is paused its
-      // deadline must not wake the loop, or it would spin.
-      let keepaliveDue =
-        connection.canSend
-        ? (unansweredPing == nil ? nextPing : reading ? unansweredPing?.deadline : nil) : nil
-      for d in [closeDeadline, lingerDeadline, keepaliveDue].compactMap({ $0 }) {
-        let ms = Int32(max(0, min((d - now) * 1000, 86_400_000)).rounded(.up))
-        timeout = timeout < 0 ? ms : min(timeout, ms)
-      }
-      if reading && transport.hasBufferedInput { timeout = 0 }
-      let ready = poll(&fds, 2, timeout)
-      if ready < 0 {
-        if errno == EINTR { continue }
-        transportError = .local("poll: \(errnoText(errno))")
-        break
-      }
-      if fds[1].revents != 0 { drainWake() }
-      let revents = fds[0].revents
-      if let keepalive = limits.keepalive, let d = unansweredPing?.deadline, reading,
-        !transport.hasBufferedInput,
-        revents & Int16(POLLIN | POLLHUP | POLLERR) == 0, connection.state == .open,
-        MonotonicClock.now() >= d
-      {
-        // Nothing left to read and still no Pong: the peer is gone or stuck (K4).
-        unansweredPing = nil
-        nextPing = nil
-        result.error = .timeout(
-          "waiting for the \(peerName)'s Pong to our keepalive Ping (--ping-timeout \(formatSeconds(keepalive.timeout)))"
-        )
-        onError?(result.error!)
-        connection.abandon(code: CloseCode.internalError, reason: "keepalive ping timeout")
-        if result.sent == nil { result.sent = connection.sentClose }
-        stopAcceptingCommands()
-        continue
-      }
-      let retryRead = readWantsWrite && revents & Int16(POLLOUT) != 0
-      readWantsWrite = false
-      if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 || (reading && transport.hasBufferedInput)
-        || retryRead
-      {
-        // Read until the socket is empty, then let the application flush.
-        var reads = 0
-        readLoop: while reads < 64 {
-          reads += 1
-          let r: IOResult
-          let remaining = connection.directPayloadRemaining
-          let direct = remaining > 0
-          if direct {
-            // A large message's payload goes straight into its buffer, not via readBuffer.
-            if remaining > largestDirect {
-              largestDirect = remaining
-              ReceiveBuffer.grow(transport.fileDescriptor, toHold: remaining)
-            }
-            var outcome: IOResult = .done(0)
-            connection.receivePayloadDirectly(onMessage: messageHandler) { space in
-              outcome = transport.read(space)
-              if case .done(let n) = outcome { return n }
-              return 0
-            }
-            r = outcome
-          } else {
-            // Right after a large message, read just one frame header: if the next message
-            // is large too, all of its payload then goes straight into its own buffer
-            // instead of its first 256 KiB being copied there out of readBuffer.
-            let limit = afterDirect ? FrameHeader.maxSize : readBuffer.count
-            afterDirect = false
-            r = readBuffer.withUnsafeMutableBytes { transport.read(.init(rebasing: $0.prefix(limit))) }
-          }
-          switch r {
-          case .done(let n):
-            if direct {
-              afterDirect = connection.directPayloadRemaining == 0
-              deliver(&connection)
-              encodeHookReplies(&connection, deliver: deliver)
-            } else {
-              receive(&connection, readBuffer, count: n, onMessage: messageHandler, deliver: deliver)
-            }
-            if pendingReplyBytes >= highWater { break readLoop }
-          case .wouldBlock(let wantsWrite):
-            readWantsWrite = wantsWrite
-            onIdle?()
-            break readLoop
-          case .eof:
-            sawEOF = true
-            let clean = connection.receiveEOF()
-            if !clean {
-              transportError = .connectionLost(
-                connection.sentClose == nil
-                  ? "the \(peerName) closed the TCP connection without a Close frame"
-                  : "the \(peerName) closed the TCP connection without answering our Close")
-            }
-            onIdle?()
-            break readLoop
-          case .failed(let s):
-            sawEOF = true
-            if !connection.eofIsClean { transportError = .connectionLost(s) }
-            connection.receiveEOF()
-            onIdle?()
-            break readLoop
-          }
-        }
-        if transportError != nil || sawEOF { break }
-      }
-    }
-    if let e = transportError, result.error == nil {
-      result.error = e
-      onError?(e)
-    }
-    if result.sent == nil { result.sent = connection.sentClose }
-    if result.received == nil { result.received = connection.receivedClose }
-    onIdle?()
-    return result
-  }
-
-  /// Feeds `count` bytes of `buffer`, delivering each message and the events before the
-  /// next is parsed, and encoding replies the hooks queued in between, so an answer to a
-  /// message precedes the Close of a protocol error that follows it.
-  private func receive(
-    _ connection: inout WebSocketConnection, _ buffer: [UInt8], count: Int,
-    onMessage: @escaping WebSocketConnection.MessageHandler,
-    deliver: (inout WebSocketConnection) -> Void
-  ) {
-    buffer.withUnsafeBytes { raw in
-      var index = 0
-      while true {
-        let consumed = connection.receiveSome(
-          UnsafeRawBufferPointer(rebasing: raw[index..<count]), onMessage: onMessage)
-        index += consumed
-        let hadEvents = connection.hasEvents
-        deliver(&connection)
-        encodeHookReplies(&connection, deliver: deliver)
-        // A call that consumed nothing and reported nothing means the input is used up
-        // (a frame's end is always reported in the call that consumed its last byte) or
-        // the connection stopped reading.
-        if consumed == 0 && !hadEvents { break }
-      }
-    }
-  }
-
-  /// Encodes what the hooks just queued (an echo reply) before the next message is parsed.
-  private func encodeHookReplies(
-    _ connection: inout WebSocketConnection, deliver: (inout WebSocketConnection) -> Void
-  ) {
-    guard queuedFromIOThread.load(ordering: .relaxed) else { return }
-    queuedFromIOThread.store(false, ordering: .relaxed)
-    guard connection.state == .open else { return }
-    pullCommands(&connection, limit: Int.max)
-    deliver(&connection)
-  }
-
   /// Replies queued by hooks and not yet encoded. Only these pause reading: pausing for
   /// our own outgoing stream could deadlock against a server that is blocked writing
   /// replies to us (it stops reading until we read).
-  private var pendingReplyBytes: Int { lock.withLock { replyBytes } }
+  var pendingReplyBytes: Int { lock.withLock { replyBytes } }
+
+  /// Commands wait in the queue, not yet handed to the protocol.
+  var hasQueuedCommands: Bool { lock.withLock { queueHead < queue.count } }
 
   private func clearQueueLocked() {
     queue.removeAll()
@@ -676,7 +386,7 @@ public class WebSocketPeer: @unchecked Sendable {
     replyBytes = 0
   }
 
-  private func pullCommands(_ connection: inout WebSocketConnection, limit: Int) {
+  func pullCommands(_ connection: inout WebSocketConnection, limit: Int) {
     var batch: [Command] = []
     lock.withLock {
       var bytes = 0
@@ -722,7 +432,7 @@ public class WebSocketPeer: @unchecked Sendable {
     }
   }
 
-  private func stopAcceptingCommands() {
+  func stopAcceptingCommands() {
     lock.withLock {
       acceptingCommands = false
       keepUnsentLocked()

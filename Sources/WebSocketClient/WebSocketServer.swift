@@ -96,6 +96,10 @@ public final class WebSocketServer: @unchecked Sendable {
   /// ENFILE), once per shortage, with the reason and the number of live connections. Those
   /// keep being served; new clients wait in the backlog.
   public var onAcceptPaused: ((String, Int) -> Void)?
+  /// Called on the listener thread for a client closed as soon as it was accepted, with its
+  /// address and why: `maxConnections` clients are connected, or no thread could be started
+  /// for it.
+  public var onRefused: ((String, String) -> Void)?
   /// Called when accepting works again after `onAcceptPaused`, with the seconds it was paused.
   public var onAcceptResumed: ((Double) -> Void)?
 
@@ -127,7 +131,11 @@ public final class WebSocketServer: @unchecked Sendable {
     listenFD = fd
     boundHost = host
     boundPort = port
-    startThread { [self] in acceptLoop() }
+    if let failure = startThread({ [self] in acceptLoop() }) {
+      _ = Glibc.close(fd)
+      listenFD = -1
+      throw StartError(description: failure)
+    }
   }
 
   /// The connections whose handshake succeeded and that have not ended, by id.
@@ -249,47 +257,64 @@ public final class WebSocketServer: @unchecked Sendable {
         backoff = 0.05
         onAcceptResumed?(MonotonicClock.now() - since)
       }
-      _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-      let remote = withUnsafeMutablePointer(to: &storage) { ptr in
-        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { describeAddress(sa: $0, len) }
-      }
-      let admitted = lock.withLock {
-        guard live < configuration.maxConnections, !stopping else { return false }
-        live += 1
-        return true
-      }
-      guard admitted else {
-        _ = Glibc.close(fd)
-        continue
-      }
-      var one: Int32 = 1
-      if storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6) {
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-      }
-      spare = nil
-      let connection = Connection(
-        remoteAddress: remote,
-        limits: .init(
-          role: .server, closeTimeout: configuration.closeTimeout,
-          maxMessageSize: configuration.maxMessageSize,
-          traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
-          keepalive: configuration.keepalive),
-        wake: wake)
-      onConnection?(connection)
-      let userClose = connection.onClose
-      // `connection` is captured strongly here: the hooks are released when its I/O
-      // thread ends, which breaks the cycle.
-      connection.onClose = { [self] result in
-        lock.withLock {
-          if connection.id != 0 { open[connection.id] = nil }
-          live -= 1
-          lock.broadcast()
-        }
-        userClose?(result)
-      }
-      connection.startIO { [self] in serve(connection, fd: fd) }
+      if start(fd, storage, len, wake: wake) { spare = nil }
     }
+  }
+
+  /// Admits an accepted socket (within `maxConnections`) and starts its connection with
+  /// the wake pipe `wake`; returns whether `wake` was used. A socket not admitted is closed.
+  private func start(_ fd: Int32, _ storage: sockaddr_storage, _ len: socklen_t, wake: PipePair) -> Bool {
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    var storage = storage
+    let remote = withUnsafeMutablePointer(to: &storage) { ptr in
+      ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { describeAddress(sa: $0, len) }
+    }
+    let admitted = lock.withLock { () -> Bool? in
+      if stopping { return nil }
+      guard live < configuration.maxConnections else { return false }
+      live += 1
+      return true
+    }
+    guard admitted == true else {
+      _ = Glibc.close(fd)
+      if admitted == false {
+        let n = configuration.maxConnections
+        onRefused?(
+          remote, "\(n) client\(n == 1 ? " is" : "s are") connected, the most at once (--max-clients)")
+      }
+      return false
+    }
+    var one: Int32 = 1
+    if storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6) {
+      setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+    let connection = Connection(
+      remoteAddress: remote,
+      limits: .init(
+        role: .server, closeTimeout: configuration.closeTimeout,
+        maxMessageSize: configuration.maxMessageSize,
+        traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
+        keepalive: configuration.keepalive),
+      wake: wake)
+    onConnection?(connection)
+    let userClose = connection.onClose
+    // `connection` is captured strongly here: the hooks are released when its I/O
+    // thread ends, which breaks the cycle.
+    connection.onClose = { [self] result in
+      lock.withLock {
+        if connection.id != 0 { open[connection.id] = nil }
+        live -= 1
+        lock.broadcast()
+      }
+      userClose?(result)
+    }
+    if let error = connection.startIO({ [self] in serve(connection, fd: fd) }) {
+      // Out of threads (or memory for a stack): the client goes, the others stay.
+      _ = Glibc.close(fd)
+      onRefused?(remote, error)
+    }
+    return true
   }
 
   /// Out of descriptors: report it once per shortage, then wait a little longer each time
@@ -309,68 +334,22 @@ public final class WebSocketServer: @unchecked Sendable {
     var result = CloseResult(wasOpen: false)
     let deadline = MonotonicClock.now() + configuration.handshakeTimeout
     let transport: Transport
-    if let tlsContext {
-      let tls: TLSTransport
-      do throws(WebSocketClientError) {
-        tls = try TLSTransport(acceptingOn: fd, context: tlsContext)
-      } catch {
-        _ = Glibc.close(fd)
-        result.error = error
-        connection.onError?(error)
-        return result
-      }
-      if let error = tls.accept(wait: { write in connection.waitFor(tls, write: write, deadline: deadline) })
-      {
-        tls.close()
-        result.error = error
-        connection.onError?(error)
-        return result
-      }
-      transport = tls
-    } else {
-      transport = SocketTransport(fileDescriptor: fd)
+    switch makeTransport(fd, connection: connection, deadline: deadline) {
+    case .success(let t): transport = t
+    case .failure(let error):
+      result.error = error
+      connection.onError?(error)
+      return result
     }
     defer { transport.close() }
-
-    var handshake = ServerHandshake(options: configuration.handshake)
-    var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-    var accepted: (ServerHandshake.Accepted, [UInt8])?
-    while accepted == nil {
-      let r = buffer.withUnsafeMutableBytes { transport.read($0) }
-      switch r {
-      case .done(let n):
-        var outcome: Result<(ServerHandshake.Accepted, Int)?, ServerHandshake.RequestError> = .success(nil)
-        buffer.withUnsafeBytes { raw in
-          do throws(ServerHandshake.RequestError) {
-            outcome = .success(try handshake.receive(UnsafeRawBufferPointer(rebasing: raw[..<n])))
-          } catch {
-            outcome = .failure(error)
-          }
-        }
-        switch outcome {
-        case .success(let a?): accepted = (a.0, Array(buffer[a.1..<n]))
-        case .success(nil): break
-        case .failure(let error):
-          connection.onRejected?(error)
-          result.error = .local("request refused (\(error.status)): \(error.description)")
-          _ = writeAll(transport, error.responseBytes, connection: connection, deadline: deadline)
-          lingeringClose(transport, connection: connection, deadline: MonotonicClock.now() + 1)
-          return result
-        }
-      case .wouldBlock(let wantsWrite):
-        if let e = connection.waitFor(transport, write: wantsWrite, deadline: deadline) {
-          result.error = e
-          return result
-        }
-      case .eof:
-        result.error = .connectionLost("the client closed the connection during the opening handshake")
-        return result
-      case .failed(let s):
-        result.error = .connectionLost(s)
-        return result
-      }
+    let request: ServerHandshake.Accepted
+    let leftover: [UInt8]
+    switch readRequest(transport, connection: connection, deadline: deadline) {
+    case .success(let accepted): (request, leftover) = accepted
+    case .failure(let error):
+      result.error = error
+      return result
     }
-    let (request, leftover) = accepted!
     connection.onRequestHead?(request.head)
     lock.withLock {
       connection.id = nextID
@@ -389,6 +368,64 @@ public final class WebSocketServer: @unchecked Sendable {
         maxMessageSize: configuration.maxMessageSize, traceFrames: configuration.traceFrames),
       extension: request.negotiated.first?.makeExtension(role: .server))
     return connection.runOpen(&protocolState, transport, leftover: leftover, result: result)
+  }
+
+  /// The accepted socket as a transport: plain, or TLS after its handshake. Closes `fd`
+  /// when it fails.
+  private func makeTransport(_ fd: Int32, connection: Connection, deadline: Double)
+    -> Result<Transport, WebSocketClientError>
+  {
+    guard let tlsContext else { return .success(SocketTransport(fileDescriptor: fd)) }
+    let tls: TLSTransport
+    do throws(WebSocketClientError) {
+      tls = try TLSTransport(acceptingOn: fd, context: tlsContext)
+    } catch {
+      _ = Glibc.close(fd)
+      return .failure(error)
+    }
+    if let error = tls.accept(wait: { write in connection.waitFor(tls, write: write, deadline: deadline) }) {
+      tls.close()
+      return .failure(error)
+    }
+    return .success(tls)
+  }
+
+  /// Reads the opening request until it is accepted (with the bytes that followed it) or
+  /// refused; a refused request gets its error response and a lingering close.
+  private func readRequest(_ transport: Transport, connection: Connection, deadline: Double)
+    -> Result<(ServerHandshake.Accepted, [UInt8]), WebSocketClientError>
+  {
+    var handshake = ServerHandshake(options: configuration.handshake)
+    var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+      let r = buffer.withUnsafeMutableBytes { transport.read($0) }
+      switch r {
+      case .done(let n):
+        var outcome: Result<(ServerHandshake.Accepted, Int)?, ServerHandshake.RequestError> = .success(nil)
+        buffer.withUnsafeBytes { raw in
+          do throws(ServerHandshake.RequestError) {
+            outcome = .success(try handshake.receive(UnsafeRawBufferPointer(rebasing: raw[..<n])))
+          } catch {
+            outcome = .failure(error)
+          }
+        }
+        switch outcome {
+        case .success(let a?): return .success((a.0, Array(buffer[a.1..<n])))
+        case .success(nil): break
+        case .failure(let error):
+          connection.onRejected?(error)
+          _ = writeAll(transport, error.responseBytes, connection: connection, deadline: deadline)
+          lingeringClose(transport, connection: connection, deadline: MonotonicClock.now() + 1)
+          return .failure(.local("request refused (\(error.status)): \(error.description)"))
+        }
+      case .wouldBlock(let wantsWrite):
+        if let e = connection.waitFor(transport, write: wantsWrite, deadline: deadline) { return .failure(e) }
+      case .eof:
+        return .failure(.connectionLost("the client closed the connection during the opening handshake"))
+      case .failed(let s):
+        return .failure(.connectionLost(s))
+      }
+    }
   }
 
   private func writeAll(

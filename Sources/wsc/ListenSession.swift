@@ -51,6 +51,7 @@ final class ListenSession: @unchecked Sendable {
         "cannot accept new clients: \(reason) (serving \(live) client\(live == 1 ? "" : "s"); "
           + "new ones wait until descriptors are freed)")
     }
+    server.onRefused = { [self] remote, reason in note("refused a client from \(remote): \(reason)") }
     server.onAcceptResumed = { [self] seconds in
       note("accepting new clients again after \(Int((seconds * 1000).rounded())) ms")
     }
@@ -68,7 +69,10 @@ final class ListenSession: @unchecked Sendable {
     if let display { return runInteractive(display) }
     if !settings.echo {
       // stdin on its own thread, so --once can end the session while a read is pending.
-      startThread { [self] in readInput() }
+      if let failure = startThread({ [self] in readInput() }) {
+        Terminal.error(failure)
+        return ExitStatus.localIO
+      }
     }
     let status = state.withLock {
       while finished == nil { state.wait() }

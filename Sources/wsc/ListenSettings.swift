@@ -72,13 +72,17 @@ struct ListenSettings {
     }
     let maxSize = try Settings.maxMessageSize(command)
     try Settings.requireSeconds("--close-timeout", command.network.closeTimeout)
+    let maxClients = command.listenOptions.maxClients ?? 512
+    guard (1...1_000_000).contains(maxClients) else {
+      throw ValidationError("--max-clients takes a number from 1 to 1000000, not \(maxClients)")
+    }
     server = WebSocketServer.Configuration(
       host: host, port: port,
       handshake: ServerHandshake.Options(
         subprotocols: command.handshake.subprotocol, acceptsAnyOffered: !command.listenOptions.noSubprotocol,
         negotiators: command.handshake.noCompression ? [] : [PerMessageDeflateServer()], serverName: "wsc"),
       handshakeTimeout: command.network.connectTimeout, closeTimeout: command.network.closeTimeout,
-      maxMessageSize: maxSize, traceFrames: command.session.verbose,
+      maxMessageSize: maxSize, traceFrames: command.session.verbose, maxConnections: maxClients,
       tls: command.tls.cert.map {
         TLSServerOptions(certificateFile: $0, keyFile: command.tls.key, passphrase: command.tls.passphrase)
       },

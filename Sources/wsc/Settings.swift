@@ -59,6 +59,7 @@ struct Settings {
     if command.listenOptions.once { throw ValidationError("--once is for --listen") }
     if command.listenOptions.noSubprotocol { throw ValidationError("--no-subprotocol is for --listen") }
     if command.listenOptions.tag { throw ValidationError("--tag is for --listen") }
+    if command.listenOptions.maxClients != nil { throw ValidationError("--max-clients is for --listen") }
 
     var headers: [(name: String, value: String)] = []
     for h in try Self.headerArguments(command.handshake) {

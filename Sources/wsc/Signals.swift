@@ -58,7 +58,7 @@ enum Signals {
     // Block them here, before any other thread starts, so every thread inherits the mask.
     pthread_sigmask(SIG_BLOCK, &set, nil)
     let signals = set
-    startThread {
+    let failure = startThread {
       var waitSet = signals
       var count = 0
       while true {
@@ -72,8 +72,12 @@ enum Signals {
         if count == 1 { Self.received.store(received, ordering: .sequentiallyConsistent) }
         if count > 1 { Session.exit(128 + received) }
         let sig = received
-        startThread { onSignal(sig) }
+        // Without a thread to spare (thousands of clients), handle it here: a second
+        // signal then waits for the first to finish instead of exiting at once.
+        if startThread({ onSignal(sig) }) != nil { onSignal(sig) }
       }
     }
+    // The process has just started: no peer can have used up the threads yet.
+    precondition(failure == nil, failure ?? "")
   }
 }

@@ -31,6 +31,12 @@ struct ListenOptions: ParsableArguments {
       "With --listen: tag every client message with [N] from the first one. Without it, tags start once two clients have been connected at the same time, and stay."
   )
   var tag = false
+
+  @Option(
+    help: ArgumentHelp(
+      "With --listen: serve at most N clients at once (default 512; each has its own thread). A client beyond that is closed as soon as it connects, with a line on stderr.",
+      valueName: "n"))
+  var maxClients: Int?
 }
 
 /// Handshake options: what the opening request asks for.

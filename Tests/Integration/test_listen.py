@@ -17,7 +17,7 @@ import struct
 import time
 
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.sync.client import connect
 
 from helpers import EXIT_CONNECT, EXIT_OK, EXIT_PEER_CLOSED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, wait_until
@@ -307,12 +307,40 @@ def test_sigint_closes_every_client_with_1001_and_exits_130(listen):
         ["-l", "[::1"],
         ["-l", "::1:80"],
         ["-l", "8080", "-H", "X: y"],
+        ["-l", "8080", "--max-clients", "0"],
+        ["-l", "8080", "--max-clients", "1000001"],
+        ["--max-clients", "5", "ws://127.0.0.1:1/"],
     ],
-    ids=["with URL", "bad port", "port too big", "bad bracket", "unbracketed v6", "client flag"],
+    ids=["with URL", "bad port", "port too big", "bad bracket", "unbracketed v6", "client flag",
+         "max-clients 0", "max-clients too many", "max-clients without -l"],
 )
 def test_usage_errors(run_wsc, args):
     r = run_wsc(args, timeout=5)
     assert r.rc == EXIT_USAGE, r
+
+
+def test_max_clients_refuses_one_more_says_so_and_admits_again_after_one_leaves(listen):
+    srv = listen(["--max-clients", "2", "--echo"])
+    with connect(srv.url, open_timeout=5) as first, connect(srv.url, open_timeout=5) as second:
+        assert srv.wait_stderr("client 2 connected")
+        # The third is closed as soon as it is accepted, with no handshake answer: the
+        # client sees that while sending its request (a reset) or reading the answer.
+        started = time.monotonic()
+        with pytest.raises((InvalidMessage, ConnectionClosed, OSError)) as refused:
+            with connect(srv.url, open_timeout=5):
+                pass
+        assert not isinstance(refused.value, TimeoutError), refused.value
+        assert time.monotonic() - started < 4, refused.value
+        assert srv.wait_stderr("refused a client from 127.0.0.1:"), srv.stderr()
+        assert "2 clients are connected, the most at once (--max-clients)" in srv.stderr(), srv.stderr()
+        # The two admitted ones are still served.
+        for ws in (first, second):
+            ws.send("still here")
+            assert ws.recv(timeout=5) == "still here"
+        first.close()
+        assert srv.wait_stderr("client 1 disconnected")
+        # A place is free again.
+        echo_roundtrip(srv.url)
 
 
 def test_address_in_use_exits_3(run_wsc):
