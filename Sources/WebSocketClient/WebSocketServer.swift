@@ -148,6 +148,15 @@ public final class WebSocketServer: @unchecked Sendable {
     for c in openConnections { c.send(kind, data) }
   }
 
+  /// Sends the messages of `batch` to every open connection, in order (blocks while a
+  /// connection's queue is full); returns how many connections there were.
+  @discardableResult
+  public func broadcast(_ kind: Message.Kind, batch: MessageBatch) -> Int {
+    let connections = openConnections
+    for c in connections { c.send(kind, batch: batch) }
+    return connections.count
+  }
+
   /// Sends a Ping to every open connection.
   public func broadcastPing(_ data: [UInt8]) {
     for c in openConnections { c.ping(data) }

@@ -290,20 +290,18 @@ final class ListenSession: @unchecked Sendable {
     var reader = InputReader(separator: settings.separator, maxSize: settings.server.maxMessageSize)
     var lineNumber = 0
     var warnedNoClient = false
+    // The lines of one read go to each client as one batch: one lock and one wake-up per
+    // client and read, not per line (with thousands of clients, per line was most of the
+    // broadcast's time).
+    var batch = MessageBatch()
     let outcome = reader.run(
-      message: { [self] line in
+      message: { line in
         lineNumber += 1
         if kind == .text && !UTF8Validator.isValid(line) {
           Terminal.error("input message \(lineNumber) is not valid UTF-8; not sent (use -b to send binary)")
           return true
         }
-        if server.openConnections.isEmpty {
-          if !warnedNoClient { Terminal.error("no client is connected; input is dropped until one is") }
-          warnedNoClient = true
-          return true
-        }
-        warnedNoClient = false
-        server.broadcast(kind, Array(line))
+        batch.append(line)
         return true
       },
       onOversized: { [self] size in
@@ -311,6 +309,17 @@ final class ListenSession: @unchecked Sendable {
         Terminal.error(
           "input message \(lineNumber) is larger than --max-message-size (\(settings.server.maxMessageSize) bytes); not sent"
         )
+      },
+      onChunkEnd: { [self] in
+        defer { batch = MessageBatch() }
+        guard !batch.isEmpty else { return true }
+        guard server.broadcast(kind, batch: batch) > 0 else {
+          if !warnedNoClient { Terminal.error("no client is connected; input is dropped until one is") }
+          warnedNoClient = true
+          return true
+        }
+        warnedNoClient = false
+        return true
       })
     if case .failed(let message) = outcome { Terminal.error(message) }
   }
