@@ -183,6 +183,24 @@ def test_broadcast_to_three_clients_and_tagged_output(listen):
     assert srv.proc.alive()
 
 
+def test_broadcast_batches_keep_order_and_the_last_line_without_newline_goes_at_eof(listen):
+    """The lines of one stdin read go out as one batch per client: many lines in one
+    write arrive whole and in order at every client, an invalid UTF-8 line among them is
+    skipped with a message, and a last line without a newline is sent when stdin ends."""
+    srv = listen()
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(srv.url, open_timeout=5, close_timeout=2)) for _ in range(2)]
+        assert srv.wait_stderr("client 2 connected from 127.0.0.1:")
+        lines = [b"line %d" % i for i in range(2000)]
+        assert srv.proc.write(b"\n".join(lines[:1000]) + b"\n\xff\xfe\n" + b"\n".join(lines[1000:]))
+        srv.proc.close_stdin()
+        for ws in clients:
+            got = [ws.recv(timeout=5) for _ in range(2000)]
+            assert got == [line.decode() for line in lines], [g for g, w in zip(got, lines) if g != w.decode()][:3]
+        assert srv.wait_stderr("input message 1001 is not valid UTF-8; not sent"), srv.stderr()
+    assert srv.proc.alive()
+
+
 def test_single_client_output_is_untagged_and_stdin_eof_ends_nothing(listen):
     """With one client, messages print raw; the end of stdin does not stop the server."""
     srv = listen(keep_stdin_open=False, input=b"")

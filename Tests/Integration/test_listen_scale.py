@@ -14,11 +14,11 @@ from test_listen import listen  # noqa: F401  (fixture)
 
 CLIENTS = 500
 LINES = 20
-# Measured: 168 MiB for 500 clients in a debug build, about 330 KiB each, most of it the
-# 256 KiB read buffer every connection zero-fills (Docs/Reliability.md; issue 17 is
-# where the server moves to an event loop). The ceiling leaves room for that without
-# letting a second buffer of that size per client pass unnoticed (+125 MiB).
-RSS_CEILING_KIB = 256 * 1024
+# Measured: 35 MiB for 500 clients in a debug build, about 70 KiB each (threads,
+# queues, protocol state; 1,000 and 6,000 clients in Docs/Performance.md). It was
+# 168 MiB while every connection zero-filled its 256 KiB read buffer (issue 17): the
+# ceiling catches that coming back (+125 MiB), or any other 256 KiB per client.
+RSS_CEILING_KIB = 96 * 1024
 
 
 def threads(pid: int) -> int:
