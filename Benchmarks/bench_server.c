@@ -12,6 +12,8 @@
  *   echo          answers the handshake, echoes text messages unmasked, answers Close.
  *   rawsend N SIZE  no WebSocket: writes N lines of SIZE-1 bytes + "\n" (the TCP floor).
  *   rawcount      no WebSocket: counts bytes and newlines until EOF; prints "LINES BYTES".
+ *   rawecho       no WebSocket: writes back every byte as it arrives, until EOF (the
+ *                 floor of the latency benchmark, B6).
  *
  * Options, before the mode:
  *
@@ -534,6 +536,12 @@ int main(int argc, char **argv) {
     close_connection(fd);
     if (deflate_mode) printf("%llu %llu %llu\n", p.messages, p.bytes, p.compressed_messages);
     else printf("%llu %llu\n", p.messages, p.bytes);
+    return 0;
+  }
+  if (!strcmp(mode, "rawecho")) {
+    ssize_t r;
+    while ((r = read_some(fd, buf, sizeof buf)) > 0) write_all(fd, buf, (size_t)r);
+    close_connection(fd);
     return 0;
   }
   if (!strcmp(mode, "rawcount")) {

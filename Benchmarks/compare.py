@@ -31,6 +31,14 @@ would compare one client's good minute with another's bad one.
     B3 receive 256 text messages of 4 MiB, printed to a file
     B4 send 1,000,000 stdin lines of 64 bytes to a server that counts them
     B5 peak RSS during B3
+    B6 latency: 10,000 request/response round trips, one at a time, through the client:
+       the harness writes a 64-byte line (63 bytes, each line different, and a newline) to
+       the client's stdin and waits until the echo has come out of its stdout, then writes
+       the next. The server is bench_server's echo (WebSocket) or rawecho (the floor:
+       socat between the same pipes and plain TCP). Every echo is checked against what
+       was sent. p50 and p99 of each run, medians over the runs; 200 round trips before
+       the timed ones (the connection's start) are not counted. The Python CLI is not run
+       (its prompt and control sequences are in the way of a line-for-line echo).
 
 Extra rows ("The same for wss:// and with compression on"), chosen with --sections:
 
@@ -346,6 +354,49 @@ def clients(tools: dict[str, str], wsc: str, url: str, ca: str | None = None) ->
     }
 
 
+def round_trips(server: str, mode: str, client, count: int, warmup: int = 200) -> tuple[float, float] | str:
+    """B6: one run of `count` sequential round trips through `client` (see the module
+    docstring); (p50, p99) in seconds, or why the run failed."""
+    srv = subprocess.Popen([server, mode], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = None
+    try:
+        port = int(srv.stdout.readline())
+        proc = subprocess.Popen(client(f"ws://127.0.0.1:{port}/", port), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        out = proc.stdout.fileno()
+        times: list[float] = []
+        for i in range(warmup + count):
+            line = b"%063d\n" % i
+            start = time.perf_counter()
+            proc.stdin.write(line)
+            got = b""
+            while len(got) < len(line):
+                ready, _, _ = select.select([out], [], [], 10)
+                if not ready:
+                    return f"no echo of round trip {i} within 10 s"
+                chunk = os.read(out, 65536)
+                if not chunk:
+                    return f"the client exited at round trip {i} (exit {proc.wait()})"
+                got += chunk
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+            if got != line:
+                return f"round trip {i}: got {got[:80]!r}"
+        times.sort()
+        return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+    finally:
+        for p in (proc, srv):
+            if p is None:
+                continue
+            if p is proc and p.stdin:
+                p.stdin.close()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 def json_object(i: int, size: int = 64) -> bytes:
     """A JSON object of exactly `size` bytes (64 for any i below 10^8), padded with spaces."""
     head = b'{"id":%d,"user":"u%d","event":"click","path":"/items/%d"' % (i, i % 97, i % 1013)
@@ -377,14 +428,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="wsc,websocat,py-websockets,tcp")
     ap.add_argument("--messages", type=int, default=1_000_000, help="B2/B4 message count")
-    ap.add_argument("--sections", default="plain,wss,deflate",
-                    help="which rows: plain (B1–B5), wss (B2–B5 over TLS), deflate (B2–B5 with permessage-deflate)")
+    ap.add_argument("--sections", default="plain,wss,deflate,latency",
+                    help="which rows: plain (B1–B5), wss (B2–B5 over TLS), deflate (B2–B5 with permessage-deflate), "
+                         "latency (B6)")
+    ap.add_argument("--round-trips", type=int, default=10_000, help="B6 round trips per run")
     ap.add_argument("--py-extra", action="store_true",
                     help="also run the Python websockets CLI in the wss and deflate rows (slow: B2 ~10 s, B4 ~20 s per run)")
     ap.add_argument("--verbose", action="store_true", help="print each run's time to stderr as it ends")
     args = ap.parse_args()
     sections = args.sections.split(",")
-    unknown = set(sections) - {"plain", "wss", "deflate"}
+    unknown = set(sections) - {"plain", "wss", "deflate", "latency"}
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     tools = setup()
@@ -725,6 +778,34 @@ def main() -> None:
                          f"({same}: zlib alone mirrors wsc's settings).")
         lap("deflate")
 
+    if "latency" in sections:
+        b6_clients = {
+            "wsc": lambda url, port: [args.wsc, "-w", "0", url],
+            "websocat": lambda url, port: [tools["websocat"], url],
+            "tcp": lambda url, port: [socat, "-", f"TCP:127.0.0.1:{port}"],
+        }
+        b6: dict[str, list[tuple[float, float]]] = {}
+        b6_failed: set[str] = set()
+        for run_no in range(args.runs):
+            for tool, make in b6_clients.items():
+                if tool not in only or tool in b6_failed:
+                    continue
+                got = round_trips(tools["server"], "rawecho" if tool == "tcp" else "echo", make, args.round_trips)
+                if isinstance(got, str):
+                    results[(tool, "B6 p50")] = results[(tool, "B6 p99")] = f"fails ({got})"
+                    b6_failed.add(tool)
+                    b6.pop(tool, None)
+                    continue
+                b6.setdefault(tool, []).append(got)
+                if args.verbose:
+                    print(f"  B6 {tool} run {run_no + 1}: p50 {got[0] * 1e6:.0f} µs, p99 {got[1] * 1e6:.0f} µs",
+                          file=sys.stderr, flush=True)
+        for tool, runs in b6.items():
+            if runs:
+                results[(tool, "B6 p50")] = f"{statistics.median(r[0] for r in runs) * 1e6:.0f} µs"
+                results[(tool, "B6 p99")] = f"{statistics.median(r[1] for r in runs) * 1e6:.0f} µs"
+        lap("latency")
+
     if "py-websockets" in only and not args.py_extra and ("wss" in sections or "deflate" in sections):
         notes.append("py websockets: not run in the wss/deflate rows (slow: at 1,000,000 messages B2 takes ~6–10 s "
                      "and B4 ~20 s per run); --py-extra runs them.")
@@ -749,10 +830,13 @@ def main() -> None:
               "B2 wss": f"B2 wss:// recv {n:,} × 64 B", "B3 wss": "B3 wss:// recv 256 × 4 MiB",
               "B4 wss": f"B4 wss:// send {n:,} × 64 B", "B5 wss": "B5 wss:// peak RSS (B3 wss://)",
               "B2 deflate": f"B2 deflate recv {n:,} × 64 B JSON", "B3 deflate": "B3 deflate recv 256 × 4 MiB JSON",
-              "B4 deflate": f"B4 deflate send {n:,} × 64 B JSON", "B5 deflate": "B5 deflate peak RSS (B3 deflate)"}
+              "B4 deflate": f"B4 deflate send {n:,} × 64 B JSON", "B5 deflate": "B5 deflate peak RSS (B3 deflate)",
+              "B6 p50": f"B6 latency p50 ({args.round_trips:,} round trips × 64 B)",
+              "B6 p99": f"B6 latency p99 ({args.round_trips:,} round trips × 64 B)"}
     rows = (["B1", "B2", "B3", "B4", "B5"] if "plain" in sections else []) \
         + (["B2 wss", "B3 wss", "B4 wss", "B5 wss"] if "wss" in sections else []) \
-        + (["B2 deflate", "B3 deflate", "B4 deflate", "B5 deflate"] if "deflate" in sections else [])
+        + (["B2 deflate", "B3 deflate", "B4 deflate", "B5 deflate"] if "deflate" in sections else []) \
+        + (["B6 p50", "B6 p99"] if "latency" in sections else [])
     for b in rows:
         print(f"| {labels[b]} | " + " | ".join(results.get((c, b), "—") for c in cols) + " |")
     if fixed_used:
