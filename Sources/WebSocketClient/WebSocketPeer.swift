@@ -151,26 +151,25 @@ public class WebSocketPeer: @unchecked Sendable {
     let failure = startThread { [self] in
       lock.withLock { ioThread = pthread_self() }
       let result = body()
-      lock.withLock {
-        finalResult = result
-        acceptingCommands = false
-        keepUnsentLocked()
-        lock.broadcast()
-      }
+      lock.withLock { recordEndLocked(result) }
       finishIO(result)
     }
     if let failure { endUnstarted(CloseResult(error: .local(failure), wasOpen: false)) }
     return failure
   }
 
+  /// The connection has ended with `result`: `send` refuses from now on, what was queued
+  /// counts as unsent, and whoever waits for the end wakes.
+  private func recordEndLocked(_ result: CloseResult) {
+    finalResult = result
+    acceptingCommands = false
+    keepUnsentLocked()
+    lock.broadcast()
+  }
+
   /// The I/O thread could not start: the connection ends here, as if it had run.
   private func endUnstarted(_ result: CloseResult) {
-    lock.withLock {
-      finalResult = result
-      acceptingCommands = false
-      keepUnsentLocked()
-      lock.broadcast()
-    }
+    lock.withLock { recordEndLocked(result) }
     onError?(result.error!)
     finishIO(result)
   }
@@ -180,10 +179,7 @@ public class WebSocketPeer: @unchecked Sendable {
   public func cancelUnstarted(_ result: CloseResult) {
     lock.withLock {
       guard finalResult == nil, ioThread == nil else { return }
-      finalResult = result
-      acceptingCommands = false
-      keepUnsentLocked()
-      lock.broadcast()
+      recordEndLocked(result)
     }
     releaseHooks()
     lock.withLock {
