@@ -72,9 +72,8 @@ struct ListenSettings {
     }
     let maxSize = try Settings.maxMessageSize(command)
     try Settings.requireSeconds("--close-timeout", command.network.closeTimeout)
-    let maxClients = command.listenOptions.maxClients ?? 512
-    guard (1...1_000_000).contains(maxClients) else {
-      throw ValidationError("--max-clients takes a number from 1 to 1000000, not \(maxClients)")
+    if let n = command.listenOptions.maxClients, !(1...1_000_000).contains(n) {
+      throw ValidationError("--max-clients takes a number from 1 to 1000000, not \(n)")
     }
     server = WebSocketServer.Configuration(
       host: host, port: port,
@@ -82,11 +81,13 @@ struct ListenSettings {
         subprotocols: command.handshake.subprotocol, acceptsAnyOffered: !command.listenOptions.noSubprotocol,
         negotiators: command.handshake.noCompression ? [] : [PerMessageDeflateServer()], serverName: "wsc"),
       handshakeTimeout: command.network.connectTimeout, closeTimeout: command.network.closeTimeout,
-      maxMessageSize: maxSize, traceFrames: command.session.verbose, maxConnections: maxClients,
+      maxMessageSize: maxSize, traceFrames: command.session.verbose,
       tls: command.tls.cert.map {
         TLSServerOptions(certificateFile: $0, keyFile: command.tls.key, passphrase: command.tls.passphrase)
       },
       keepalive: try command.session.keepalive())
+    // Without --max-clients, the server's own default (512, as --help says).
+    if let n = command.listenOptions.maxClients { server.maxConnections = n }
     once = command.listenOptions.once
     tagAll = command.listenOptions.tag
     echo = command.receiving.echo
