@@ -15,6 +15,8 @@ import resource
 import socket
 import time
 
+import pytest
+
 from helpers import wait_until
 from peers import churn
 from peers.churn import OUTCOMES, UPGRADE, clean_close, connect, masked, read_until
@@ -52,8 +54,19 @@ def test_two_thousand_sequential_clients_leave_no_descriptor_or_thread(listen):
     assert server.proc.alive()
 
 
-def test_each_outcome_alone_leaves_nothing(listen):
-    server = listen(["--echo"])
+@pytest.mark.parametrize("stdin", ["unread (--echo)", "at EOF", "open and idle"])
+def test_each_outcome_alone_leaves_nothing(listen, stdin):
+    """Each way a client can end (Close, TCP close without Close, reset, half a request, a
+    refused request, a bare connect) leaves nothing behind and the server goes on: with
+    --echo, which never reads stdin, and without it, reading stdin to broadcast it,
+    whether stdin has ended or stays open; with it open, a line still reaches the next
+    client."""
+    if stdin == "unread (--echo)":
+        server = listen(["--echo"])
+    elif stdin == "at EOF":
+        server = listen(keep_stdin_open=False, input=b"")
+    else:
+        server = listen()
     pid = server.proc.pid
     time.sleep(0.3)
     fds, threads = fd_count(pid), thread_count(pid)
@@ -64,6 +77,14 @@ def test_each_outcome_alone_leaves_nothing(listen):
             f"{outcome.__name__}: {fd_count(pid)} descriptors (started with {fds}), "
             f"{thread_count(pid)} threads (started with {threads})"
         )
+    assert server.proc.alive(), server.stderr()
+    if stdin == "open and idle":
+        with churn.open_ws(server.port) as s:
+            # The 101 went out after the client was registered: the line reaches it.
+            assert server.proc.write(b"after the churn\n")
+            assert b"after the churn" in read_until(s, b"after the churn")
+    clean_close(server.port)
+    assert server.proc.alive(), server.stderr()
 
 
 def limit_descriptors(n: int):
