@@ -23,7 +23,9 @@ let package = Package(
     .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "WebSocketDeflate", dependencies: ["WebSocketProtocol", "CZlib"]),
-    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL"]),
+    // ppoll() for the I/O threads' wake-up signal (issue 17), which Swift's Glibc hides.
+    .target(name: "CWake"),
+    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL", "CWake"]),
     .executableTarget(
       name: "wsc",
       dependencies: [

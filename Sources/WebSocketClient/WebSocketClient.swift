@@ -10,8 +10,8 @@ import WebSocketProtocol
 /// `ping` and `close` from any thread.
 ///
 /// One I/O thread per connection owns the socket and the protocol state machine
-/// (DESIGN.md §2). It waits in `poll()` on the socket and an eventfd; other threads enqueue
-/// commands and wake it. Hooks run on the I/O thread with no lock held, so a hook may call
+/// (DESIGN.md §2). It waits in `poll()` on the socket; other threads enqueue commands and
+/// wake it with a signal (`WakeSignal`). Hooks run on the I/O thread with no lock held, so a hook may call
 /// `send`. Memory stays bounded both ways: `send` blocks while more than
 /// `sendQueueLimit` bytes wait (except on the I/O thread itself), the I/O thread stops
 /// reading the socket while its write buffer is full, and a hook that blocks (a slow

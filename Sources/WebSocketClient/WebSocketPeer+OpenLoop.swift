@@ -17,7 +17,8 @@ extension WebSocketPeer {
   /// What `waitForIO` saw.
   private enum Wake {
     case ready(revents: Int16)
-    /// A signal interrupted `poll()`: start the turn again.
+    /// The wake-up signal (or another) interrupted `poll()`: start the turn again, taking
+    /// the commands that came.
     case interrupted
     case failed(WebSocketClientError)
   }
@@ -49,7 +50,7 @@ extension WebSocketPeer {
       }
       if closingIsOver(&connection, transport, &state, now: now) { break turns }
       // Commands that arrived while the write buffer was full: take them before sleeping
-      // (their wake-up byte may already have been consumed).
+      // (their wake-up may already have been seen).
       if hasRoomForCommands(connection) && hasQueuedCommands { continue }
       // Back-pressure: while the peer is not reading what we owe it (echo replies,
       // pongs), stop reading what it sends (CHECKLIST K3).
@@ -127,8 +128,8 @@ extension WebSocketPeer {
     return false
   }
 
-  /// Sleeps in `poll()` on the socket and the wake-up pipe until one is ready or the next
-  /// deadline; drains the pipe.
+  /// Sleeps in `poll()` on the socket until it is ready, the next deadline, or a wake-up
+  /// from another thread.
   private func waitForIO(
     _ connection: WebSocketConnection, _ transport: Transport, _ timers: ConnectionTimers, _ reader: ReadPump,
     _ written: WritePump.Outcome, reading: Bool, now: Double
@@ -136,19 +137,18 @@ extension WebSocketPeer {
     var events: Int16 = 0
     if reading || written.wantsRead { events |= Int16(POLLIN) }
     if (written.blocked && !written.wantsRead) || reader.wantsWrite { events |= Int16(POLLOUT) }
-    var fds = [
-      pollfd(fd: transport.fileDescriptor, events: events, revents: 0),
-      pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-    ]
+    var pfd = pollfd(fd: transport.fileDescriptor, events: events, revents: 0)
     var timeout = ConnectionTimers.pollTimeout(
       until: timers.nextDeadline(canSend: connection.canSend, reading: reading), now: now)
     if reading && transport.hasBufferedInput { timeout = 0 }
-    if poll(&fds, 2, timeout) < 0 {
-      if errno == EINTR { return .interrupted }
+    if WakeSignal.poll(&pfd, 1, timeout) < 0 {
+      if errno == EINTR {
+        wokeUp()
+        return .interrupted
+      }
       return .failed(.local("poll: \(errnoText(errno))"))
     }
-    if fds[1].revents != 0 { drainWake() }
-    return .ready(revents: fds[0].revents)
+    return .ready(revents: pfd.revents)
   }
 
   /// With nothing left to read and still no Pong to our keepalive Ping, the peer is gone

@@ -1,3 +1,4 @@
+import CWake
 import Synchronization
 import WebSocketProtocol
 
@@ -11,7 +12,8 @@ import WebSocketProtocol
 /// `WebSocketClient` and the connections a `WebSocketServer` accepts have in common.
 ///
 /// The I/O thread owns the socket and the protocol state machine (DESIGN.md §2). It waits in
-/// `poll()` on the socket and a wake-up pipe; other threads enqueue commands and wake it.
+/// `poll()` on the socket; other threads enqueue commands and wake it with a signal
+/// (`WakeSignal`), so a connection costs one descriptor, its socket.
 /// Hooks run on the I/O thread with no lock held, so a hook may call `send`. Memory stays
 /// bounded both ways: `send` blocks while more than `sendQueueLimit` bytes wait (except on
 /// the I/O thread itself), the I/O thread stops reading the socket while its write buffer
@@ -90,24 +92,12 @@ public class WebSocketPeer: @unchecked Sendable {
   private var ioThread: pthread_t?
   private var finalResult: CloseResult?
 
-  /// A self-pipe: other threads write a byte to wake the I/O thread from `poll()`. Closed
-  /// (under `lock`) as soon as the I/O thread is done, not at `deinit`: a connection object
-  /// a caller keeps around must not hold two descriptors (issue 21).
-  private var wake: PipePair?
-  /// The read end, for the I/O thread's `poll()`; -1 without a pipe.
-  let wakeFD: Int32
+  /// The I/O thread has started and not yet finished: only then may `wakeLocked` signal
+  /// it (a thread that has exited must never be sent a signal).
+  private var ioRunning = false
 
-  /// `wake` is a pipe made for this connection (a server makes it before `accept`, so
-  /// running out of descriptors never costs an accepted client); nil makes one here.
-  init(limits: Limits, wake: PipePair? = nil) {
+  init(limits: Limits) {
     self.limits = limits
-    // Without the pipe (EMFILE) `start` reports a local error instead of starting.
-    self.wake = wake ?? PipePair.make()
-    self.wakeFD = self.wake?.readFD ?? -1
-  }
-
-  deinit {
-    wake?.close()
   }
 
   /// Drops every hook once the connection has ended. The hooks commonly capture the
@@ -128,10 +118,6 @@ public class WebSocketPeer: @unchecked Sendable {
   private func finishIO(_ result: CloseResult) {
     onClose?(result)
     releaseHooks()
-    lock.withLock {
-      wake?.close()
-      wake = nil
-    }
   }
 
   /// The result once the connection has ended.
@@ -143,15 +129,23 @@ public class WebSocketPeer: @unchecked Sendable {
   /// never runs.
   @discardableResult
   func startIO(_ body: @escaping @Sendable () -> CloseResult) -> String? {
-    if wakeFD < 0 {
-      let reason = "cannot create a pipe: \(errnoText(errno))"
+    if let reason = WakeSignal.installFailure {
       endUnstarted(CloseResult(error: .local(reason), wasOpen: false))
       return reason
     }
     let failure = startThread { [self] in
-      lock.withLock { ioThread = pthread_self() }
+      // Blocked before the thread is known to wakers: a wake-up then waits, pending,
+      // for the next `WakeSignal.poll` instead of interrupting anything else.
+      let blocked = WakeSignal.blockInThisThread()
+      lock.withLock {
+        ioThread = pthread_self()
+        ioRunning = blocked
+      }
       let result = body()
-      lock.withLock { recordEndLocked(result) }
+      lock.withLock {
+        ioRunning = false
+        recordEndLocked(result)
+      }
       finishIO(result)
     }
     if let failure { endUnstarted(CloseResult(error: .local(failure), wasOpen: false)) }
@@ -182,10 +176,6 @@ public class WebSocketPeer: @unchecked Sendable {
       recordEndLocked(result)
     }
     releaseHooks()
-    lock.withLock {
-      wake?.close()
-      wake = nil
-    }
   }
 
   /// Data messages that never reached the protocol, once the connection has ended (or
@@ -336,11 +326,13 @@ public class WebSocketPeer: @unchecked Sendable {
     }
   }
 
+  /// Wakes the I/O thread once until it has seen the wake-up (`wokeUp`). Before the
+  /// thread has started there is nobody to wake: it takes the queue before it first
+  /// waits. After it is done nobody may be signalled.
   private func wakeLocked() {
-    // After the I/O thread is done there is nobody to wake, and no pipe.
-    guard !wakePending, let wake else { return }
+    guard !wakePending, ioRunning, let ioThread else { return }
     wakePending = true
-    wake.signal()
+    WakeSignal.wake(ioThread)
   }
 
   // MARK: The I/O thread
@@ -351,19 +343,17 @@ public class WebSocketPeer: @unchecked Sendable {
       if lock.withLock({ aborted }) { return .local("aborted") }
       let remaining = deadline - MonotonicClock.now()
       if remaining <= 0 { return .timeout("during the opening handshake") }
-      var fds = [
-        pollfd(fd: transport.fileDescriptor, events: Int16(write ? POLLOUT : POLLIN), revents: 0),
-        pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-      ]
-      let r = poll(&fds, 2, Int32((remaining * 1000).rounded(.up)))
-      if r > 0 && fds[0].revents != 0 { return nil }
-      if fds[1].revents != 0 { drainWake() }
+      var pfd = pollfd(fd: transport.fileDescriptor, events: Int16(write ? POLLOUT : POLLIN), revents: 0)
+      let r = WakeSignal.poll(&pfd, 1, Int32((remaining * 1000).rounded(.up)))
+      if r > 0 && pfd.revents != 0 { return nil }
+      if r < 0 && errno == EINTR { wokeUp() }
     }
   }
 
-  func drainWake() {
-    var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-    _ = withUnsafeMutableBytes(of: &sink) { Glibc.read(wakeFD, $0.baseAddress, $0.count) }
+  /// The I/O thread's wait ended with EINTR: the wake-up was delivered (or another
+  /// signal came; then the thread looks at its queue for nothing). From here on a new
+  /// command signals again.
+  func wokeUp() {
     lock.withLock { wakePending = false }
   }
 

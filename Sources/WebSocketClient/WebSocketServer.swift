@@ -76,9 +76,9 @@ public final class WebSocketServer: @unchecked Sendable {
     /// The request was refused with `error.status` (400 or 426); `onClose` follows.
     public var onRejected: ((ServerHandshake.RequestError) -> Void)?
 
-    fileprivate init(remoteAddress: String, limits: Limits, wake: PipePair) {
+    fileprivate init(remoteAddress: String, limits: Limits) {
       self.remoteAddress = remoteAddress
-      super.init(limits: limits, wake: wake)
+      super.init(limits: limits)
     }
 
     override func releaseHooks() {
@@ -229,21 +229,14 @@ public final class WebSocketServer: @unchecked Sendable {
   }
 
   private func acceptLoop() {
-    // Each connection needs its socket and a wake pipe. The pipe is made before `accept`,
-    // so a shortage of descriptors leaves the client waiting in the backlog instead of
-    // being accepted and dropped; and while there is none to spare the loop sleeps,
-    // because the listening socket stays readable and poll() alone would spin.
-    var spare: PipePair?
+    // A connection needs one descriptor, its socket (its I/O thread is woken by a signal,
+    // `WakeSignal`), so a shortage of descriptors makes `accept` fail and leaves the client
+    // waiting in the backlog; then the loop sleeps, because the listening socket stays
+    // readable and poll() alone would spin.
     var pausedSince: Double?
     var backoff = 0.05
-    defer { spare?.close() }
     while true {
       if lock.withLock({ stopping }) { break }
-      if spare == nil { spare = PipePair.make() }
-      guard let wake = spare else {
-        pause(&pausedSince, &backoff, reason: errno)
-        continue
-      }
       var pfd = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
       let r = poll(&pfd, 1, 200)
       if r <= 0 { continue }
@@ -266,13 +259,13 @@ public final class WebSocketServer: @unchecked Sendable {
         backoff = 0.05
         onAcceptResumed?(MonotonicClock.now() - since)
       }
-      if start(fd, storage, len, wake: wake) { spare = nil }
+      start(fd, storage, len)
     }
   }
 
-  /// Admits an accepted socket (within `maxConnections`) and starts its connection with
-  /// the wake pipe `wake`; returns whether `wake` was used. A socket not admitted is closed.
-  private func start(_ fd: Int32, _ storage: sockaddr_storage, _ len: socklen_t, wake: PipePair) -> Bool {
+  /// Admits an accepted socket (within `maxConnections`) and starts its connection. A
+  /// socket not admitted is closed.
+  private func start(_ fd: Int32, _ storage: sockaddr_storage, _ len: socklen_t) {
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     var storage = storage
@@ -292,7 +285,7 @@ public final class WebSocketServer: @unchecked Sendable {
         onRefused?(
           remote, "\(n) client\(n == 1 ? " is" : "s are") connected, the most at once (--max-clients)")
       }
-      return false
+      return
     }
     var one: Int32 = 1
     if storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6) {
@@ -304,8 +297,7 @@ public final class WebSocketServer: @unchecked Sendable {
         role: .server, closeTimeout: configuration.closeTimeout,
         maxMessageSize: configuration.maxMessageSize,
         traceFrames: configuration.traceFrames, sendQueueLimit: configuration.sendQueueLimit,
-        keepalive: configuration.keepalive),
-      wake: wake)
+        keepalive: configuration.keepalive))
     onConnection?(connection)
     let userClose = connection.onClose
     // `connection` is captured strongly here: the hooks are released when its I/O
@@ -323,7 +315,6 @@ public final class WebSocketServer: @unchecked Sendable {
       _ = Glibc.close(fd)
       onRefused?(remote, error)
     }
-    return true
   }
 
   /// Out of descriptors: report it once per shortage, then wait a little longer each time
