@@ -13,6 +13,8 @@ extension WebSocketPeer {
   /// Above this many bytes the loop stops taking commands (our own output waiting to be
   /// written) and stops reading (replies the hooks queued, waiting to be encoded).
   static let highWater = 1 << 20
+  /// The most output buffer capacity a connection keeps while it waits with nothing to write.
+  static let idleBufferLimit = 16 << 10
 
   /// What `waitForIO` saw.
   private enum Wake {
@@ -55,6 +57,10 @@ extension WebSocketPeer {
       // Back-pressure: while the peer is not reading what we owe it (echo replies,
       // pongs), stop reading what it sends (CHECKLIST K3).
       let reading = pendingReplyBytes < Self.highWater || connection.state != .open
+      // Going to sleep with everything written: an idle connection keeps no large buffer.
+      if connection.outgoingCount == 0 {
+        connection.releaseOutgoingBuffer(keepingCapacity: Self.idleBufferLimit)
+      }
       let revents: Int16
       switch waitForIO(connection, transport, state.timers, reader, written, reading: reading, now: now) {
       case .ready(let r): revents = r

@@ -374,12 +374,19 @@ public class WebSocketPeer: @unchecked Sendable {
 
   func pullCommands(_ connection: inout WebSocketConnection, limit: Int) {
     var batch: [Command] = []
+    // An upper bound of the frames' size: payloads plus a header of at most 14 bytes each.
+    var frameBytes = 0
     lock.withLock {
       var bytes = 0
       while queueHead < queue.count && connection.outgoingCount + bytes < limit {
         let entry = queue[queueHead]
         queueHead += 1
         bytes += entry.bytes
+        if case .batch(_, let b) = entry.command {
+          frameBytes += entry.bytes + FrameHeader.maxSize * b.ends.count
+        } else {
+          frameBytes += entry.bytes + FrameHeader.maxSize
+        }
         queuedBytes -= entry.bytes
         if entry.fromIOThread { replyBytes -= entry.bytes }
         batch.append(entry.command)
@@ -393,6 +400,7 @@ public class WebSocketPeer: @unchecked Sendable {
       }
       if !batch.isEmpty { lock.broadcast() }
     }
+    connection.reserveOutgoing(frameBytes)
     for command in batch {
       do throws(UsageError) {
         switch command {

@@ -141,6 +141,26 @@ public struct WebSocketConnection {
     if state == .open { try? writeControl(.pong, payload) }
   }
 
+  /// Frees the output buffer when all of it has been written and its capacity is over
+  /// `limit` bytes, so an idle connection keeps no more than that: ten thousand
+  /// listen-mode clients that each kept the buffer a broadcast grew took 570 MiB at
+  /// the broadcast's end instead of 220 (issue 17).
+  public mutating func releaseOutgoingBuffer(keepingCapacity limit: Int) {
+    guard outgoingCount == 0, outgoing.capacity > limit else { return }
+    outgoing = []
+    outgoingStart = 0
+  }
+
+  /// Makes room for `count` more bytes of output, so that a batch of messages about to be
+  /// encoded grows the buffer once instead of by doubling, copying as it goes.
+  public mutating func reserveOutgoing(_ count: Int) {
+    if outgoingStart > 0 && outgoingStart == outgoing.count {
+      outgoing.removeAll(keepingCapacity: true)
+      outgoingStart = 0
+    }
+    if outgoing.count + count > outgoing.capacity { outgoing.reserveCapacity(outgoing.count + count) }
+  }
+
   /// Lends the unwritten bytes to `write`, which returns how many it wrote; those are dropped.
   public mutating func withOutgoing(_ write: (UnsafeRawBufferPointer) -> Int) {
     guard outgoingCount > 0 else { return }
