@@ -61,6 +61,13 @@ public enum Masking {
       p.storeBytes(of: p.loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
       i += 8
     }
+    if i + 4 <= count {
+      // `i` is a multiple of 8, so the key starts at `phase` here too; the pattern repeats
+      // every 4 bytes, so either half of `word` is the 4-byte mask whatever the endianness.
+      let p = base + i
+      p.storeBytes(of: p.loadUnaligned(as: UInt32.self) ^ UInt32(truncatingIfNeeded: word), as: UInt32.self)
+      i += 4
+    }
     while i < count {
       let b = base.load(fromByteOffset: i, as: UInt8.self) ^ key[phase + i]
       base.storeBytes(of: b, toByteOffset: i, as: UInt8.self)

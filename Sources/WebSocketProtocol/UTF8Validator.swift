@@ -39,6 +39,14 @@ public struct UTF8Validator: Sendable, Hashable {
           i += 8
         }
         guard i < count else { return true }
+        // The last 1–7 bytes of a piece of at least 8 (a typical line): one word that ends
+        // at the end, overlapping bytes already found to be ASCII, instead of a byte at a
+        // time (B4's 63-byte lines spent 60 % of the validation there).
+        if count - i < 8 && count >= 8
+          && (base + count - 8).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        {
+          return true
+        }
         let b = base.load(fromByteOffset: i, as: UInt8.self)
         i += 1
         switch b {
