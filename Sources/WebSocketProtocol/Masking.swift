@@ -89,9 +89,22 @@ public enum Masking {
     let count = source.count
     var i = 0
     let word = key.word(phase: phase & 3)
+    while i + 32 <= count {
+      (d + i).storeBytes(of: (s + i).loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
+      (d + i + 8).storeBytes(of: (s + i + 8).loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
+      (d + i + 16).storeBytes(of: (s + i + 16).loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
+      (d + i + 24).storeBytes(of: (s + i + 24).loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
+      i += 32
+    }
     while i + 8 <= count {
       (d + i).storeBytes(of: (s + i).loadUnaligned(as: UInt64.self) ^ word, as: UInt64.self)
       i += 8
+    }
+    if i + 4 <= count {
+      // As in `apply`: either half of `word` is the 4-byte mask at this (8-aligned) offset.
+      (d + i).storeBytes(
+        of: (s + i).loadUnaligned(as: UInt32.self) ^ UInt32(truncatingIfNeeded: word), as: UInt32.self)
+      i += 4
     }
     while i < count {
       d.storeBytes(

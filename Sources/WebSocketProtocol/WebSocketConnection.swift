@@ -66,8 +66,7 @@ public struct WebSocketConnection {
   public let messageExtension: (any MessageExtension)?
   private var decoder: FrameDecoder
   private var events: [WebSocketEvent] = []
-  private var outgoing: [UInt8] = []
-  private var outgoingStart = 0
+  private var outgoing = ByteQueue()
   private var deferredPong: [UInt8]?
 
   // Incoming message assembly.
@@ -124,13 +123,12 @@ public struct WebSocketConnection {
   public var hasEvents: Bool { !events.isEmpty }
 
   /// Number of bytes waiting to be written.
-  public var outgoingCount: Int { outgoing.count - outgoingStart }
+  public var outgoingCount: Int { outgoing.count }
 
   /// Returns and clears the bytes waiting to be written.
   public mutating func takeOutgoing() -> [UInt8] {
-    let result = Array(outgoing[outgoingStart...])
-    outgoing.removeAll(keepingCapacity: true)
-    outgoingStart = 0
+    let result = outgoing.withUnsafeBytes { Array($0) }
+    outgoing.removeAll()
     sendDeferredPong()
     return result
   }
@@ -146,34 +144,21 @@ public struct WebSocketConnection {
   /// listen-mode clients that each kept the buffer a broadcast grew took 570 MiB at
   /// the broadcast's end instead of 220 (issue 17).
   public mutating func releaseOutgoingBuffer(keepingCapacity limit: Int) {
-    guard outgoingCount == 0, outgoing.capacity > limit else { return }
-    outgoing = []
-    outgoingStart = 0
+    outgoing.release(keepingCapacity: limit)
   }
 
   /// Makes room for `count` more bytes of output, so that a batch of messages about to be
   /// encoded grows the buffer once instead of by doubling, copying as it goes.
   public mutating func reserveOutgoing(_ count: Int) {
-    if outgoingStart > 0 && outgoingStart == outgoing.count {
-      outgoing.removeAll(keepingCapacity: true)
-      outgoingStart = 0
-    }
-    if outgoing.count + count > outgoing.capacity { outgoing.reserveCapacity(outgoing.count + count) }
+    outgoing.reserve(count)
   }
 
   /// Lends the unwritten bytes to `write`, which returns how many it wrote; those are dropped.
   public mutating func withOutgoing(_ write: (UnsafeRawBufferPointer) -> Int) {
     guard outgoingCount > 0 else { return }
-    let start = outgoingStart
-    let written = outgoing.withUnsafeBytes { write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-    outgoingStart += max(0, min(written, outgoing.count - outgoingStart))
-    if outgoingStart == outgoing.count {
-      outgoing.removeAll(keepingCapacity: outgoing.capacity <= 1 << 20)
-      outgoingStart = 0
-    } else if outgoingStart > 1 << 20 && outgoingStart * 2 > outgoing.count {
-      outgoing.removeSubrange(0..<outgoingStart)
-      outgoingStart = 0
-    }
+    let written = outgoing.withUnsafeBytes { write($0) }
+    outgoing.consume(written)
+    if outgoing.isEmpty { outgoing.release(keepingCapacity: 1 << 20) }
     sendDeferredPong()
   }
 
@@ -694,17 +679,16 @@ public struct WebSocketConnection {
             direction: .sent, header: header,
             preview: Array((preview ?? payload).prefix(FrameTrace.previewLength)))))
     }
-    if outgoingStart > 0 && outgoingStart == outgoing.count {
-      outgoing.removeAll(keepingCapacity: true)
-      outgoingStart = 0
-    }
-    header.write(into: &outgoing)
-    let start = outgoing.count
-    outgoing.append(contentsOf: payload)
-    if let key {
-      outgoing.withUnsafeMutableBytes { p in
-        _ = Masking.apply(key, to: UnsafeMutableRawBufferPointer(rebasing: p[start...]))
+    // Header, payload and mask in one pass, straight into the output.
+    outgoing.append(upTo: FrameHeader.maxSize + payload.count) { room in
+      let n = header.write(to: room.baseAddress!)
+      let body = UnsafeMutableRawBufferPointer(rebasing: room[n..<n + payload.count])
+      if let key {
+        Masking.copy(payload, to: body, key: key)
+      } else if let source = payload.baseAddress {
+        body.baseAddress!.copyMemory(from: source, byteCount: payload.count)
       }
+      return n + payload.count
     }
   }
 }

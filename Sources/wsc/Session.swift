@@ -196,8 +196,11 @@ final class Session: @unchecked Sendable {
       } else if !echo, kind == .text, let lines = settings.jsonDisplay?.lines(data) {
         let stamp = Stamp.prefix()
         for line in lines where !output.writeLine(stamp + line) { stdoutFailed() }
-      } else if !echo && !output.write(kind, data, prefix: Stamp.prefix()) {
-        stdoutFailed()
+      } else if !echo {
+        // Without --timestamps, the writer's one-lock path for a plain message.
+        let prefix = Stamp.mode == .off ? nil : Stamp.prefix()
+        let written = prefix.map { output.write(kind, data, prefix: $0) } ?? output.write(kind, data)
+        if !written { stdoutFailed() }
       }
       lastMessageTime.store(MonotonicClock.now().bitPattern, ordering: .relaxed)
       if count == countTarget {
