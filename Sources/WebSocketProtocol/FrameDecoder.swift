@@ -100,6 +100,34 @@ public struct FrameDecoder: Sendable {
     }
   }
 
+  /// A whole small data frame at `index`, the common case of a client reading many small
+  /// messages, recognised from its first two bytes: final, no RSV bit, text or binary,
+  /// unmasked (so only in the client role, §5.1), a 7-bit length (§5.2) of at most
+  /// `limit` and all of its payload in `input`. Then `index` moves past it and the
+  /// frame's opcode and payload range are returned; otherwise nil and nothing moves, and
+  /// `next` decodes the frame with every check. Every frame this accepts is one `next`
+  /// would return as `.frame` with the same header (B2 spent a third of its instructions
+  /// getting there, issue 17).
+  @inlinable
+  public mutating func smallDataFrame(_ input: UnsafeRawBufferPointer, index: inout Int, limit: Int)
+    -> (opcode: Opcode, payload: Range<Int>)?
+  {
+    guard role == .client, case .header = state, headerBytes.isEmpty, let base = input.baseAddress,
+      input.count - index >= 2
+    else { return nil }
+    let b0 = base.load(fromByteOffset: index, as: UInt8.self)
+    let length = Int(base.load(fromByteOffset: index + 1, as: UInt8.self))
+    // 0x81/0x82: FIN, RSV 0, text/binary. A length under 126 has the mask bit clear.
+    guard b0 == 0x81 || b0 == 0x82, length < 126, length <= limit, UInt64(length) <= maxFrameSize,
+      input.count - index - 2 >= length
+    else { return nil }
+    let opcode: Opcode = b0 == 0x81 ? .text : .binary
+    current = FrameHeader(fin: true, rsv: 0, opcode: opcode, maskKey: nil, payloadLength: UInt64(length))
+    let start = index + 2
+    index = start + length
+    return (opcode, start..<index)
+  }
+
   /// The header at `index` when all of its bytes are in `input` (the usual case with
   /// large reads), parsed straight from the input with the same checks, in the same order,
   /// as the byte-at-a-time path; nil when it is split across reads.

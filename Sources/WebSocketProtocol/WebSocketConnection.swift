@@ -198,6 +198,19 @@ public struct WebSocketConnection {
   public mutating func receiveSome(_ bytes: UnsafeRawBufferPointer, onMessage: MessageHandler?) -> Int {
     var index = 0
     while isReading {
+      if let onMessage, events.isEmpty, messageKind == nil, !configuration.traceFrames,
+        configuration.maxFragments >= 1,
+        let small = decoder.smallDataFrame(bytes, index: &index, limit: configuration.maxMessageSize)
+      {
+        // What `.frame` below does for such a frame, without building its header first.
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[small.payload])
+        if small.opcode == .text && !UTF8Validator.isValid(payload) {
+          fail(.invalidUTF8)
+          return index
+        }
+        onMessage(small.opcode == .text ? .text : .binary, payload)
+        return index
+      }
       let output: FrameDecoder.Output?
       do {
         output = try decoder.next(bytes, index: &index)
