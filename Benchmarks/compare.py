@@ -121,6 +121,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -244,6 +245,27 @@ class FixedOutput:
         return None if at < 0 else f"{size} bytes but not all written (0x00 at byte {at})"
 
 
+def wait_exactly(p: subprocess.Popen, timeout: float) -> int | str:
+    """Waits for `p` in a blocking waitpid, so that its exit is seen when it happens; past
+    `timeout` it is killed and the result is "timeout". Not Popen.wait(timeout): that polls
+    with sleeps doubling from 1 ms to 50 ms (Python 3.11), so a client that exits after
+    70 ms was timed at 113 ms, the next poll (the polls fall at 1, 3, 7, 15, 31, 63, 113,
+    163… ms), which inflated every short run in Docs/Performance.md before 2026-12-04."""
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        p.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        code = p.wait()
+    finally:
+        timer.cancel()
+    return "timeout" if expired.is_set() else code
+
+
 def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout: float, rss: bool = False,
         env: dict[str, str] | None = None, overwrite: bool = False):
     """Runs a client; returns (seconds, exit code, peak RSS in KiB or None). overwrite:
@@ -253,11 +275,8 @@ def run(cmd: list[str], stdin_path: str | None, stdout_path: str | None, timeout
     stdout = open(stdout_path, "r+b" if overwrite else "wb") if stdout_path else subprocess.DEVNULL
     settle()
     start = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=timeout, env=env)
-        code = p.returncode
-    except subprocess.TimeoutExpired:
-        code = "timeout"
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, env=env)
+    code = wait_exactly(p, timeout)
     elapsed = time.perf_counter() - start
     if stdin_path:
         stdin.close()
@@ -304,7 +323,7 @@ def run_held(cmd: list[str], send: bytes, stdout_path: str, timeout: float, rss:
                     seen += chunk
                     if until in seen:
                         p.stdin.close()
-        code = p.wait(timeout=max(deadline - time.perf_counter(), 0))
+        code = wait_exactly(p, max(deadline - time.perf_counter(), 0))
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
