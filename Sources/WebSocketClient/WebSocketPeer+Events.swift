@@ -42,8 +42,10 @@ extension WebSocketPeer {
   ) {
     var index = 0
     while true {
+      // A run of small messages stays in one call while the hooks queue nothing.
       let consumed = connection.receiveSome(
-        UnsafeRawBufferPointer(rebasing: bytes[index...]), onMessage: state.messageHandler)
+        UnsafeRawBufferPointer(rebasing: bytes[index...]), onMessage: state.messageHandler
+      ) { self.queuedFromIOThread.load(ordering: .relaxed) }
       index += consumed
       let hadEvents = connection.hasEvents
       deliver(&connection, &state)

@@ -195,7 +195,14 @@ public struct WebSocketConnection {
   /// unfragmented, unmasked, unencoded frame that arrived whole ("parsed in place",
   /// DESIGN.md §3), otherwise the connection's message buffer, which is reused. Text is
   /// validated (§8.1) before the call, exactly as for the event.
-  public mutating func receiveSome(_ bytes: UnsafeRawBufferPointer, onMessage: MessageHandler?) -> Int {
+  ///
+  /// After a message lent to `onMessage` the call returns, so the caller can act on what
+  /// the handler did (encode a reply before the next message is parsed), unless
+  /// `pauseAfterMessage` says there is nothing to act on: then it goes on with the next
+  /// small frame, and a burst of small messages costs one call, not one each.
+  public mutating func receiveSome(
+    _ bytes: UnsafeRawBufferPointer, onMessage: MessageHandler?, pauseAfterMessage: () -> Bool = { true }
+  ) -> Int {
     var index = 0
     while isReading {
       if let onMessage, events.isEmpty, messageKind == nil, !configuration.traceFrames,
@@ -209,6 +216,7 @@ public struct WebSocketConnection {
           return index
         }
         onMessage(small.opcode == .text ? .text : .binary, payload)
+        if !pauseAfterMessage() { continue }
         return index
       }
       let output: FrameDecoder.Output?

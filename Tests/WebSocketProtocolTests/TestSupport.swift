@@ -95,14 +95,15 @@ final class EventRecorder {
 
   /// Feeds `chunk` the way `WebSocketPeer` does: `receiveSome` with the handler, one
   /// message at a time, taking the events after each call.
-  func receive(_ chunk: [UInt8], into connection: inout WebSocketConnection) {
+  /// With `burst`, the call goes on past each message (`pauseAfterMessage` says no).
+  func receive(_ chunk: [UInt8], into connection: inout WebSocketConnection, burst: Bool = false) {
     let handler = handler
     chunk.withUnsafeBytes { raw in
       var index = 0
       // Bounded: every round consumes input or reports something, and both are finite.
       for _ in 0...(2 * raw.count + 2) {
         let rest = UnsafeRawBufferPointer(rebasing: raw[index...])
-        let consumed = connection.receiveSome(rest, onMessage: handler)
+        let consumed = connection.receiveSome(rest, onMessage: handler) { !burst }
         index += consumed
         let taken = connection.takeEvents()
         events += taken
@@ -115,12 +116,12 @@ final class EventRecorder {
 /// Feeds `chunks` the way `WebSocketPeer` does (see `EventRecorder.receive`).
 func feedLending(
   _ chunks: [[UInt8]], role: Role = .client,
-  configuration: WebSocketConnection.Configuration = .init(), seed: UInt64 = 42
+  configuration: WebSocketConnection.Configuration = .init(), seed: UInt64 = 42, burst: Bool = false
 ) -> Outcome {
   var connection = WebSocketConnection(
     role: role, configuration: configuration, random: SplitMix64(seed: seed))
   let recorder = EventRecorder()
-  for chunk in chunks { recorder.receive(chunk, into: &connection) }
+  for chunk in chunks { recorder.receive(chunk, into: &connection, burst: burst) }
   return Outcome(
     events: recorder.events, outgoing: connection.takeOutgoing(), state: connection.state,
     failure: connection.failure)
@@ -142,6 +143,8 @@ func feedAllWays(
     }
     let lent = feedLending(chunks, role: role, configuration: configuration)
     #expect(lent == reference, "fed \(name), messages lent", sourceLocation: sourceLocation)
+    let burst = feedLending(chunks, role: role, configuration: configuration, burst: true)
+    #expect(burst == reference, "fed \(name), messages lent in bursts", sourceLocation: sourceLocation)
   }
   return reference
 }
