@@ -4,8 +4,9 @@ import WebSocketProtocol
 /// `WebSocketPeer.send(_:batch:)`: one allocation and one lock for a whole read of
 /// stdin instead of one per line (DESIGN.md §3, "no per-message allocation or thread hop").
 public struct MessageBatch: Sendable {
-  /// The messages' bytes, end to end.
-  public private(set) var bytes: [UInt8] = []
+  /// The messages' bytes, end to end (a `ByteQueue`: an array's append cost more than
+  /// copying a 64-byte line, B4 in Docs/Performance.md).
+  private var bytes = ByteQueue()
   /// Where each message ends in `bytes`.
   public private(set) var ends: [Int] = []
 
@@ -13,9 +14,12 @@ public struct MessageBatch: Sendable {
 
   public var isEmpty: Bool { ends.isEmpty }
 
+  /// The messages' bytes in all.
+  public var byteCount: Int { bytes.count }
+
   /// Appends a copy of one message.
   public mutating func append(_ message: UnsafeRawBufferPointer) {
-    bytes.append(contentsOf: message)
+    bytes.append(message)
     ends.append(bytes.count)
   }
 

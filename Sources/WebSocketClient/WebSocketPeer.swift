@@ -263,7 +263,7 @@ public class WebSocketPeer: @unchecked Sendable {
   @discardableResult
   public func send(_ kind: Message.Kind, batch: MessageBatch) -> Bool {
     if batch.isEmpty { return true }
-    return enqueue(.batch(kind, batch), bytes: batch.bytes.count)
+    return enqueue(.batch(kind, batch), bytes: batch.byteCount)
   }
 
   /// Queues a Ping (at most 125 bytes).
