@@ -23,9 +23,10 @@ let package = Package(
     .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "WebSocketDeflate", dependencies: ["WebSocketProtocol", "CZlib"]),
-    // ppoll() for the I/O threads' wake-up signal (issue 17), which Swift's Glibc hides.
-    .target(name: "CWake"),
-    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL", "CWake"]),
+    // ppoll() for the I/O threads' wake-up signal and getrandom() for masking keys (issue
+    // 17): Linux calls that Swift's Glibc module hides.
+    .target(name: "CSystemCalls"),
+    .target(name: "WebSocketClient", dependencies: ["WebSocketProtocol", "COpenSSL", "CSystemCalls"]),
     .executableTarget(
       name: "wsc",
       dependencies: [

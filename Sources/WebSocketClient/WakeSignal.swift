@@ -1,4 +1,4 @@
-import CWake
+import CSystemCalls
 
 #if canImport(Glibc)
   import Glibc

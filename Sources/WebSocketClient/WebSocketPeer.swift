@@ -1,4 +1,3 @@
-import CWake
 import Synchronization
 import WebSocketProtocol
 

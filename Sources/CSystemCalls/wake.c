@@ -1,7 +1,7 @@
 // ppoll is a GNU extension in glibc's headers, which Swift's Glibc module does not
 // expose: hence this file.
 #define _GNU_SOURCE
-#include "CWake.h"
+#include "CSystemCalls.h"
 
 #include <errno.h>
 #include <signal.h>
