@@ -29,8 +29,11 @@ static void wsc_wake_install_once(void) {
   memset(&action, 0, sizeof action);
   action.sa_handler = wsc_wake_handler;
   sigemptyset(&action.sa_mask);
-  // No SA_RESTART: ppoll is never restarted anyway, and a wake-up must end the wait.
-  action.sa_flags = 0;
+  // SA_RESTART: ppoll is never restarted after a handler, whatever the flags (signal(7)),
+  // so a wake-up still ends the wait; but a SIGURG from outside (kill -URG), which may land
+  // on any thread that does not block it, then restarts that thread's read or write
+  // instead of failing it with EINTR.
+  action.sa_flags = SA_RESTART;
   if (sigaction(WSC_WAKE_SIGNAL, &action, NULL) != 0) wsc_wake_install_error = errno;
 }
 

@@ -12,7 +12,8 @@ import WebSocketProtocol
 ///
 /// The I/O thread owns the socket and the protocol state machine (DESIGN.md §2). It waits in
 /// `poll()` on the socket; other threads enqueue commands and wake it with a signal
-/// (`WakeSignal`), so a connection costs one descriptor, its socket.
+/// (`WakeSignal`: SIGURG, for which the process gets a handler that does nothing), so a
+/// connection costs one descriptor, its socket.
 /// Hooks run on the I/O thread with no lock held, so a hook may call `send`. Memory stays
 /// bounded both ways: `send` blocks while more than `sendQueueLimit` bytes wait (except on
 /// the I/O thread itself), the I/O thread stops reading the socket while its write buffer
