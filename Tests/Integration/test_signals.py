@@ -199,3 +199,29 @@ def test_case67_C12_reset_while_writing_big_message_is_not_sigpipe(start_wsc, ev
     ev.wait()
     assert r.rc != -signal.SIGPIPE and r.rc != 141, f"killed by SIGPIPE{r!r}"
     assert r.rc == EXIT_LOST, r
+
+
+def test_a_sigurg_from_outside_is_harmless_to_client_and_server(start_wsc):
+    """Issue 17: the I/O threads are woken by SIGURG, so wsc installs a handler for it (with
+    SA_RESTART). A SIGURG sent to the process from outside lands on whichever thread does
+    not block it (the main thread, the stdin reader, the listener) or, pending, ends an I/O
+    thread's next wait with nothing queued: a spurious wake-up. 1,000 of them at each end
+    must cost nothing: no call failing with EINTR, no line lost, a normal exit."""
+    server = start_wsc(["-l", "127.0.0.1:0", "--echo"], keep_stdin_open=True)
+    assert _wait_for(lambda: b"listening on" in bytes(server.err), 10), bytes(server.err)
+    url = bytes(server.err).split(b"listening on ", 1)[1].split(b"\n", 1)[0].decode()
+    client = start_wsc([url, "-w", "1"], keep_stdin_open=True)
+    for i in range(5):
+        line = b"line %d" % i
+        assert client.write(line + b"\n")
+        assert _wait_for(lambda: line in bytes(client.out), 5), client
+        for _ in range(100):
+            client.signal(signal.SIGURG)
+            server.signal(signal.SIGURG)
+    client.close_stdin()
+    r = client.finish(10)
+    assert r.rc == 0, r
+    assert r.lines == [b"line %d" % i for i in range(5)], r
+    assert server.alive(), bytes(server.err)
+    said = bytes(server.err).lower()
+    assert b"error" not in said and b"interrupted" not in said, bytes(server.err)
