@@ -205,7 +205,7 @@ def test_a_sigurg_from_outside_is_harmless_to_client_and_server(start_wsc):
     """Issue 17: the I/O threads are woken by SIGURG, so wsc installs a handler for it (with
     SA_RESTART). A SIGURG sent to the process from outside lands on whichever thread does
     not block it (the main thread, the stdin reader, the listener) or, pending, ends an I/O
-    thread's next wait with nothing queued: a spurious wake-up. 1,000 of them at each end
+    thread's next wait with nothing queued: a spurious wake-up. 500 of them at each end
     must cost nothing: no call failing with EINTR, no line lost, a normal exit."""
     server = start_wsc(["-l", "127.0.0.1:0", "--echo"], keep_stdin_open=True)
     assert _wait_for(lambda: b"listening on" in bytes(server.err), 10), bytes(server.err)
